@@ -1,0 +1,166 @@
+"""Find faces in a photo and embed each one as dlib's 128-D descriptor (the model face_recognition uses).
+
+Each `FaceModels` owns its own dlib detector, landmark predictor and encoder: dlib's HOG detector keeps
+per-call state and is unsafe to share between threads once the GIL is released, so every worker (thread
+or process) builds one `FaceModels` and keeps it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlib
+import numpy as np
+from PIL import Image
+
+from engine.images import decode_photo, encode_jpeg
+
+DETECT_MAX_SIDE = 1024  # detect on a copy no larger than this; encode from the full-resolution photo
+MAX_FACES = 8  # rankings per photo: the largest faces first
+THUMB_SIDE = 256  # face thumbnails kept for collages
+MIN_GALLERY_FACE = 80  # px: smaller faces embed poorly, so the gallery refuses them
+
+
+Box = tuple[int, int, int, int]  # (top, right, bottom, left) in full-resolution pixels, as face_recognition
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found in a photo: where it is, its 128-D embedding, and a square JPEG thumbnail of it."""
+
+    box: Box
+    embedding: np.ndarray
+    thumbnail: bytes
+
+    @property
+    def side(self) -> int:
+        """The shorter side of the face box in pixels."""
+        top, right, bottom, left = self.box
+        return min(right - left, bottom - top)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a photo yielded: its size, and its faces largest first (at most `MAX_FACES`)."""
+
+    width: int
+    height: int
+    faces: list[Face]
+    faces_found: int
+
+
+def _model_dir() -> Path:
+    """Where face_recognition_models keeps its .dat files, found without importing it.
+
+    Importing face_recognition_models runs `pkg_resources`, which newer setuptools no longer has.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the package face_recognition_models is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+class FaceModels:
+    """dlib's HOG detector, 5-point landmark predictor and ResNet encoder, loaded once per worker."""
+
+    def __init__(self) -> None:
+        models = _model_dir()
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self.encoder = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+
+    def locate(self, pixels: np.ndarray) -> list[Box]:
+        """Face boxes in full-resolution pixels, found on a downscaled copy; upsampled only if none found."""
+        height, width = pixels.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
+        small = pixels
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+        rects = self.detector(small, 0)
+        if len(rects) == 0:
+            rects = self.detector(small, 1)
+        return [_scale_box(rect, scale, width, height) for rect in rects]
+
+    def embed(self, pixels: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+        """One float32 (128,) embedding per box, computed from the full-resolution pixels."""
+        if not boxes:
+            return []
+        shapes = dlib.full_object_detections()
+        for top, right, bottom, left in boxes:
+            shapes.append(self.predictor(pixels, dlib.rectangle(left, top, right, bottom)))
+        descriptors = self.encoder.compute_face_descriptor(pixels, shapes, 0)
+        return [np.asarray(d, dtype=np.float32) for d in descriptors]
+
+    def analyze(self, source: bytes | str | Path, max_faces: int = MAX_FACES) -> Analysis:
+        """Photo bytes or path in; its faces (largest first, at most `max_faces`) with embeddings out.
+
+        Raises `ImageError` when the photo cannot be decoded.
+        """
+        photo = decode_photo(source)
+        boxes = sorted(self.locate(photo.pixels), key=_area, reverse=True)
+        kept = boxes[:max_faces]
+        embeddings = self.embed(photo.pixels, kept)
+        faces = [
+            Face(box=box, embedding=emb, thumbnail=face_thumbnail(photo.pixels, box))
+            for box, emb in zip(kept, embeddings, strict=True)
+        ]
+        width, height = photo.size
+        return Analysis(width=width, height=height, faces=faces, faces_found=len(boxes))
+
+
+def _scale_box(rect: dlib.rectangle, scale: float, width: int, height: int) -> Box:
+    """A detector rectangle on the downscaled copy → a clipped (top, right, bottom, left) at full size."""
+    top = max(0, round(rect.top() / scale))
+    left = max(0, round(rect.left() / scale))
+    bottom = min(height, round((rect.bottom() + 1) / scale))
+    right = min(width, round((rect.right() + 1) / scale))
+    return top, right, bottom, left
+
+
+def _area(box: Box) -> int:
+    top, right, bottom, left = box
+    return (bottom - top) * (right - left)
+
+
+def face_thumbnail(pixels: np.ndarray, box: Box, side: int = THUMB_SIDE) -> bytes:
+    """A square JPEG of the face with some margin (hair and chin), `side` pixels wide."""
+    top, right, bottom, left = box
+    height, width = pixels.shape[:2]
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    half = max(right - left, bottom - top) * 0.8
+    crop = (
+        max(0, round(cx - half)),
+        max(0, round(cy - half * 1.1)),
+        min(width, round(cx + half)),
+        min(height, round(cy + half * 0.9)),
+    )
+    image = Image.fromarray(pixels).crop(crop)
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return encode_jpeg(image, quality=88)
+
+
+class FaceRejected(ValueError):
+    """A photo that cannot join the gallery. `code`: no_face, several_faces, face_too_small."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def gallery_face(analysis: Analysis, min_side: int = MIN_GALLERY_FACE) -> Face:
+    """The one clear face of a gallery photo, or `FaceRejected` saying why there is none."""
+    if analysis.faces_found == 0:
+        raise FaceRejected("no_face", "no face found")
+    if analysis.faces_found > 1:
+        raise FaceRejected("several_faces", f"{analysis.faces_found} faces found; a gallery photo needs one")
+    face = analysis.faces[0]
+    if face.side < min_side:
+        raise FaceRejected(
+            "face_too_small", f"the face is {face.side} px wide; at least {min_side} px needed"
+        )
+    return face

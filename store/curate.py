@@ -1,0 +1,147 @@
+"""Growing the gallery: photos offered under a name are checked, embedded and stored — or refused with a reason.
+
+Shared by the CLI (`lookalike add`, `lookalike import`) and the bot's admin commands. The embedding itself
+is done by whatever `Analyzer` the caller passes (a worker pool in the bot, the same pool in the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.faces import Analysis, FaceRejected, gallery_face
+from engine.images import ImageError, read_source
+from store.gallery import Gallery, content_hash
+from store.names import InvalidName, clean_name
+
+Analyzer = Callable[[bytes], Awaitable[Analysis]]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one offered photo. status: added, duplicate, or a refusal code
+    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name)."""
+
+    source: str
+    status: str
+    name: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("added", "duplicate")
+
+
+@dataclass
+class Summary:
+    """Outcomes of a batch, counted by status."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes)
+
+    @property
+    def added(self) -> int:
+        return self.counts["added"]
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts["duplicate"]
+
+    @property
+    def rejected(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes, source: str = "") -> Outcome:
+    """Offer one photo's bytes to the gallery under `name`."""
+    try:
+        display = clean_name(name)
+    except InvalidName as exc:
+        return Outcome(source, "invalid_name", name, str(exc))
+    digest = content_hash(data)
+    if await gallery.has_photo(digest):
+        return Outcome(source, "duplicate", display, "this exact photo is already in the gallery")
+    try:
+        face = gallery_face(await analyze(data))
+    except (ImageError, FaceRejected) as exc:
+        return Outcome(source, exc.code, display, str(exc))
+    added = await gallery.add_face(display, face, digest, source)
+    return Outcome(source, added.status, added.name)
+
+
+async def add_file(gallery: Gallery, analyze: Analyzer, name: str, path: Path) -> Outcome:
+    """Offer one photo file; unreadable files are refused, not raised."""
+    try:
+        data = read_source(path)
+    except ImageError as exc:
+        return Outcome(str(path), exc.code, name, exc.message)
+    return await add_photo(gallery, analyze, name, data, source=str(path))
+
+
+def photos_to_import(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(name, photo) pairs of a folder in either layout, in a stable order.
+
+    `DIR/<name>/<photos>` (several photos per celebrity) and the notebook's `DIR/<name>.jpg`
+    (one photo each; a trailing `_2`, `-3` … is not part of the name, so `iu_2.jpg` is another IU photo).
+    Hidden files and folders are skipped; nothing outside `folder` is followed.
+    """
+    root = folder.resolve()
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            for photo in sorted(entry.rglob("*"), key=lambda p: str(p)):
+                if _importable(photo, root):
+                    yield entry.name, photo
+        elif _importable(entry, root):
+            yield _name_from_file(entry), entry
+
+
+def _importable(path: Path, root: Path) -> bool:
+    if any(part.startswith(".") for part in path.relative_to(root).parts if part) or path.is_symlink():
+        return False
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and path.resolve().is_relative_to(root)
+
+
+def _name_from_file(path: Path) -> str:
+    """`아이유.jpg` → 아이유; `iu_2.jpg`/`iu-2.jpg` → iu; underscores elsewhere become spaces."""
+    stem = path.stem
+    base, sep, tail = stem.rpartition("_") if "_" in stem else stem.rpartition("-")
+    if sep and base and tail.isdigit():
+        stem = base
+    return stem.replace("_", " ")
+
+
+async def import_folder(
+    gallery: Gallery,
+    analyze: Analyzer,
+    folder: Path,
+    progress: Callable[[Outcome], None] | None = None,
+    concurrency: int = 2,
+) -> Summary:
+    """Import every photo below `folder` (either layout); idempotent through content hashes.
+
+    Up to `concurrency` photos are embedded at once (one per worker); the writes stay one at a time.
+    """
+    limit = asyncio.Semaphore(concurrency)
+
+    async def offer(name: str, path: Path) -> Outcome:
+        async with limit:
+            return await add_file(gallery, analyze, name, path)
+
+    summary = Summary()
+    for next_done in asyncio.as_completed([offer(n, p) for n, p in photos_to_import(folder)]):
+        outcome = await next_done
+        summary.outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+    summary.outcomes.sort(key=lambda o: o.source)
+    return summary

@@ -1,0 +1,52 @@
+"""The gallery file's schema, versioned with `PRAGMA user_version`: each step runs once, in one transaction."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+MIGRATIONS: list[str] = [
+    # 1: celebrities and their photos
+    """
+    CREATE TABLE celebrity (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE photo (
+        id INTEGER PRIMARY KEY,
+        celebrity_id INTEGER NOT NULL REFERENCES celebrity(id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL UNIQUE,
+        embedding BLOB NOT NULL CHECK (length(embedding) = 512),
+        thumbnail BLOB NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        added_at REAL NOT NULL
+    );
+    CREATE INDEX photo_by_celebrity ON photo(celebrity_id);
+    """,
+]
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer lookalike."""
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring the schema up to date; returns the version. The connection must be in autocommit mode."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = row[0] if row else 0
+    if version > len(MIGRATIONS):
+        raise SchemaTooNew(f"gallery schema version {version} is newer than this program ({len(MIGRATIONS)})")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
