@@ -151,6 +151,9 @@ class FaceRejected(ValueError):
         super().__init__(message)
         self.code = code
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.code, str(self))
+
 
 def gallery_face(analysis: Analysis, min_side: int = MIN_GALLERY_FACE) -> Face:
     """The one clear face of a gallery photo, or `FaceRejected` saying why there is none."""

@@ -32,6 +32,10 @@ class ImageError(ValueError):
         self.code = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Raised in worker processes: pickle with both arguments.
+        return type(self), (self.code, self.message)
+
 
 @dataclass(frozen=True)
 class Photo:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
+from engine.pool import WorkerCrashed
 from store.gallery import Gallery, content_hash
 from store.names import InvalidName, clean_name
 
@@ -73,6 +74,8 @@ async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes,
         face = gallery_face(await analyze(data))
     except (ImageError, FaceRejected) as exc:
         return Outcome(source, exc.code, display, str(exc))
+    except WorkerCrashed:
+        return Outcome(source, "bad_image", display, "the photo crashed the face reader")
     added = await gallery.add_face(display, face, digest, source)
     return Outcome(source, added.status, added.name)
 

@@ -1,0 +1,135 @@
+"""The `lookalike` command: match photos, curate the gallery, and run the bot.
+
+Exit status: 0 all good; 2 bad usage; 3 some photo had no face (and none was unreadable); 4 some photo
+could not be read (missing, a folder, not an image, corrupt, too large). Failures are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NO_FACE = 3
+EXIT_UNREADABLE = 4
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, with an exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lookalike",
+        description="Which celebrity do you look like? Face matching against a gallery kept in SQLite.",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the gallery file (default: $LOOKALIKE_DB, else the user data folder)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    match = commands.add_parser("match", help="the celebrities each face in PHOTO looks like most")
+    match.add_argument("photos", nargs="+", metavar="PHOTO")
+    match.add_argument(
+        "--top", type=_positive, default=5, metavar="K", help="how many celebrities (default 5)"
+    )
+    match.add_argument("--out", metavar="PATH", help="collage file (one photo) or folder (several)")
+    match.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+    match.add_argument("--lang", choices=("en", "ko"), default="en", help="language of the collage")
+
+    add = commands.add_parser("add", help="add photos of one celebrity to the gallery")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("photos", nargs="+", metavar="PHOTO")
+
+    imp = commands.add_parser("import", help="import DIR/<name>/<photos> or DIR/<name>.jpg")
+    imp.add_argument("folder", metavar="DIR")
+
+    lst = commands.add_parser("list", help="the celebrities in the gallery")
+    lst.add_argument("--json", action="store_true")
+
+    remove = commands.add_parser("remove", help="remove a celebrity and its photos")
+    remove.add_argument("name", metavar="NAME")
+
+    rename = commands.add_parser("rename", help="rename a celebrity")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+
+    compare = commands.add_parser("compare", help="how alike the faces in two photos are")
+    compare.add_argument("first", metavar="A")
+    compare.add_argument("second", metavar="B")
+    compare.add_argument("--json", action="store_true")
+
+    plot = commands.add_parser("map", help="the gallery in 2-D (PCA) with the photo's face marked")
+    plot.add_argument("photo", metavar="PHOTO")
+    plot.add_argument("--out", metavar="PATH", default="map.png")
+
+    export = commands.add_parser("export", help="TensorFlow Projector files: vectors.tsv, metadata.tsv")
+    export.add_argument("folder", metavar="DIR")
+
+    backup = commands.add_parser("backup", help="a consistent copy of the gallery (safe while the bot runs)")
+    backup.add_argument("target", metavar="PATH")
+
+    commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def default_db_path() -> Path:
+    """$LOOKALIKE_DB, else gallery.sqlite in the user's data folder."""
+    from_env = os.environ.get("LOOKALIKE_DB")
+    if from_env:
+        return Path(from_env)
+    from platformdirs import user_data_path
+
+    return user_data_path("lookalike") / "gallery.sqlite"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        from bot.app import run
+
+        return run()
+    from bot import commands
+
+    db = Path(args.db) if args.db else default_db_path()
+    try:
+        return asyncio.run(commands.dispatch(args, db))
+    except CliError as exc:
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("lookalike: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        print(f"lookalike: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def print_json(obj: object) -> None:
+    """One JSON object on one line (UTF-8, Hangul kept readable)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")

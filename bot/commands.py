@@ -1,0 +1,311 @@
+"""What each `lookalike` CLI command does, on top of the engine and the store."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.cli import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
+from bot.render import collage_for, map_for
+from bot.texts import texts
+from engine.faces import Analysis, FaceModels
+from engine.images import ImageError
+from engine.pool import FacePool
+from engine.ranking import SAME_PERSON, distance_between, similarity
+from store.backup import backup_database
+from store.curate import Outcome, add_file, import_folder
+from store.demo import open_demo_gallery
+from store.gallery import Gallery, GalleryError
+from store.names import InvalidName
+from store.projector import write_projector_files
+
+
+async def dispatch(args: argparse.Namespace, db: Path) -> int:
+    """Run one parsed command against the gallery file `db`; returns the exit status."""
+    handler = {
+        "match": cmd_match,
+        "add": cmd_add,
+        "import": cmd_import,
+        "list": cmd_list,
+        "remove": cmd_remove,
+        "rename": cmd_rename,
+        "compare": cmd_compare,
+        "map": cmd_map,
+        "export": cmd_export,
+        "backup": cmd_backup,
+    }[args.command]
+    return await handler(args, db)
+
+
+@contextlib.asynccontextmanager
+async def writable_gallery(db: Path) -> AsyncIterator[Gallery]:
+    """The gallery file, created if absent."""
+    gallery = await Gallery.open(db)
+    try:
+        yield gallery
+    finally:
+        await gallery.close()
+
+
+@contextlib.asynccontextmanager
+async def readable_gallery(db: Path) -> AsyncIterator[Gallery]:
+    """The gallery file; the demo gallery (with a note on stderr) when the file is absent or empty."""
+    gallery = await Gallery.open(db) if db.is_file() else None
+    if gallery is not None and gallery.photo_count:
+        try:
+            yield gallery
+        finally:
+            await gallery.close()
+        return
+    if gallery is not None:
+        await gallery.close()
+    demo = await open_demo_gallery()
+    print(
+        f"lookalike: the gallery {db} is empty; using the demo gallery ({demo.celebrity_count} celebrities). "
+        "Add your own with `lookalike import DIR`.",
+        file=sys.stderr,
+    )
+    try:
+        yield demo
+    finally:
+        await demo.close()
+
+
+def _error(photo: str, code: str, message: str) -> dict:
+    return {"photo": photo, "error": {"code": code, "message": message}}
+
+
+async def cmd_match(args: argparse.Namespace, db: Path) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None and len(args.photos) > 1:
+        if out.exists() and not out.is_dir():
+            raise CliError(f"--out {out}: with several photos, --out must be a folder", 2)
+        out.mkdir(parents=True, exist_ok=True)
+    models = FaceModels()
+    status = EXIT_OK
+    async with readable_gallery(db) as gallery:
+        for photo in args.photos:
+            try:
+                analysis = models.analyze(photo)
+            except ImageError as exc:
+                status = max(status, EXIT_UNREADABLE)
+                _report_error(args, _error(photo, exc.code, exc.message))
+                continue
+            if not analysis.faces:
+                if status == EXIT_OK:
+                    status = EXIT_NO_FACE
+                _report_error(args, _error(photo, "no_face", "no face found"))
+                continue
+            rankings = [gallery.rank(face.embedding, args.top) for face in analysis.faces]
+            target = _collage_path(photo, out, len(args.photos))
+            target.write_bytes(
+                await collage_for(
+                    gallery, analysis, rankings, texts(args.lang), gallery_note(gallery, args.lang)
+                )
+            )
+            if args.json:
+                print_json(_match_json(photo, analysis, rankings))
+            else:
+                _print_table(photo, analysis, rankings, target)
+    return status
+
+
+def gallery_note(gallery: Gallery, lang: str) -> str:
+    return texts(lang).gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
+
+
+def _report_error(args: argparse.Namespace, error: dict) -> None:
+    """One line on stderr always; with --json, the error object on stdout too (one per photo)."""
+    print(f"lookalike: {error['photo']}: {error['error']['message']}", file=sys.stderr)
+    if args.json:
+        print_json(error)
+
+
+def _collage_path(photo: str, out: Path | None, photo_count: int) -> Path:
+    name = f"{Path(photo).stem}.lookalike.jpg"
+    if out is None:
+        return Path(name)
+    return out / name if photo_count > 1 or out.is_dir() else out
+
+
+def _match_json(photo: str, analysis: Analysis, rankings: list) -> dict:
+    return {
+        "photo": photo,
+        "faces": [
+            {
+                "box": list(face.box),
+                "matches": [
+                    {"name": m.name, "distance": round(m.distance, 4), "similarity": round(m.similarity, 1)}
+                    for m in ranking
+                ],
+            }
+            for face, ranking in zip(analysis.faces, rankings, strict=True)
+        ],
+    }
+
+
+def _print_table(photo: str, analysis: Analysis, rankings: list, collage: Path) -> None:
+    lines = [photo]
+    for number, (face, ranking) in enumerate(zip(analysis.faces, rankings, strict=True), start=1):
+        top, right, bottom, left = face.box
+        lines.append(f"  face {number} of {len(analysis.faces)} at ({left},{top})-({right},{bottom})")
+        lines.append(f"  {'#':>3}  {'celebrity':<32} {'distance':>8}  {'similarity':>10}")
+        for rank, match in enumerate(ranking, start=1):
+            lines.append(f"  {rank:>3}  {match.name:<32} {match.distance:>8.3f}  {match.similarity:>9.1f}%")
+    lines.append(f"  collage: {collage}")
+    print("\n".join(lines))
+
+
+def _print_outcome_summary(outcomes: list[Outcome]) -> None:
+    added = sum(o.status == "added" for o in outcomes)
+    duplicates = sum(o.status == "duplicate" for o in outcomes)
+    rejected = [o for o in outcomes if not o.ok]
+    print(f"added {added}, duplicates {duplicates}, rejected {len(rejected)}")
+    for outcome in rejected:
+        print(f"  rejected {outcome.source}: {outcome.status}: {outcome.detail}")
+
+
+async def cmd_add(args: argparse.Namespace, db: Path) -> int:
+    models = FaceModels()
+
+    async def analyze(data: bytes) -> Analysis:
+        return models.analyze(data)
+
+    async with writable_gallery(db) as gallery:
+        outcomes = [await add_file(gallery, analyze, args.name, Path(p)) for p in args.photos]
+    _print_outcome_summary(outcomes)
+    return _batch_status(outcomes)
+
+
+def _batch_status(outcomes: list[Outcome]) -> int:
+    codes = {o.status for o in outcomes}
+    if codes & {"bad_image", "too_large", "not_found", "invalid_name"}:
+        return EXIT_UNREADABLE
+    if codes & {"no_face", "several_faces", "face_too_small"}:
+        return EXIT_NO_FACE
+    return EXIT_OK
+
+
+async def cmd_import(args: argparse.Namespace, db: Path) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CliError(f"{folder}: not a folder", EXIT_UNREADABLE)
+    pool = FacePool("process")
+    try:
+        async with writable_gallery(db) as gallery:
+            with tqdm(desc="importing", unit="photo", file=sys.stderr, disable=None) as bar:
+                summary = await import_folder(
+                    gallery, pool.analyze, folder, progress=lambda _o: bar.update(1), concurrency=pool.workers
+                )
+            total = gallery.celebrity_count
+    finally:
+        pool.close()
+    _print_outcome_summary(summary.outcomes)
+    print(f"the gallery now has {total} celebrities")
+    return EXIT_OK
+
+
+async def cmd_list(args: argparse.Namespace, db: Path) -> int:
+    async with readable_gallery(db) as gallery:
+        celebrities = await gallery.celebrities()
+    if args.json:
+        print_json({"celebrities": [{"name": c.name, "photos": c.photos} for c in celebrities]})
+    else:
+        for celebrity in celebrities:
+            print(f"{celebrity.name}\t{celebrity.photos}")
+        print(f"{len(celebrities)} celebrities, {sum(c.photos for c in celebrities)} photos", file=sys.stderr)
+    return EXIT_OK
+
+
+async def cmd_remove(args: argparse.Namespace, db: Path) -> int:
+    if not db.is_file():
+        raise CliError(f"no gallery at {db}", 1)
+    async with writable_gallery(db) as gallery:
+        try:
+            removed = await gallery.remove(args.name)
+        except (GalleryError, InvalidName) as exc:
+            raise CliError(str(exc), 1) from None
+    print(f"removed {args.name} ({removed} photos)")
+    return EXIT_OK
+
+
+async def cmd_rename(args: argparse.Namespace, db: Path) -> int:
+    if not db.is_file():
+        raise CliError(f"no gallery at {db}", 1)
+    async with writable_gallery(db) as gallery:
+        try:
+            new = await gallery.rename(args.old, args.new)
+        except (GalleryError, InvalidName) as exc:
+            raise CliError(str(exc), 1) from None
+    print(f"renamed {args.old} to {new}")
+    return EXIT_OK
+
+
+async def cmd_compare(args: argparse.Namespace, db: Path) -> int:
+    models = FaceModels()
+    faces = []
+    for photo in (args.first, args.second):
+        try:
+            analysis = models.analyze(photo)
+        except ImageError as exc:
+            raise CliError(f"{photo}: {exc.message}", EXIT_UNREADABLE) from None
+        if not analysis.faces:
+            raise CliError(f"{photo}: no face found", EXIT_NO_FACE)
+        faces.append(analysis.faces[0])
+    distance = distance_between(faces[0].embedding, faces[1].embedding)
+    result = {
+        "a": args.first,
+        "b": args.second,
+        "distance": round(distance, 4),
+        "similarity": round(similarity(distance), 1),
+        "same_person": distance < SAME_PERSON,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        verdict = "probably the same person" if result["same_person"] else "probably different people"
+        print(
+            f"distance {distance:.3f}, similarity {result['similarity']:.1f}%: {verdict} (threshold {SAME_PERSON})"
+        )
+    return EXIT_OK
+
+
+async def cmd_map(args: argparse.Namespace, db: Path) -> int:
+    models = FaceModels()
+    try:
+        analysis = models.analyze(args.photo)
+    except ImageError as exc:
+        raise CliError(f"{args.photo}: {exc.message}", EXIT_UNREADABLE) from None
+    if not analysis.faces:
+        raise CliError(f"{args.photo}: no face found", EXIT_NO_FACE)
+    async with readable_gallery(db) as gallery:
+        png = map_for(gallery, analysis.faces[0].embedding, Path(args.photo).name)
+    Path(args.out).write_bytes(png)
+    print(f"map: {args.out}")
+    return EXIT_OK
+
+
+async def cmd_export(args: argparse.Namespace, db: Path) -> int:
+    async with readable_gallery(db) as gallery:
+        vectors, names = gallery.all_embeddings()
+    folder = Path(args.folder)
+    write_projector_files(folder, vectors, names)
+    print(f"wrote {len(names)} vectors to {folder / 'vectors.tsv'} and {folder / 'metadata.tsv'}")
+    return EXIT_OK
+
+
+async def cmd_backup(args: argparse.Namespace, db: Path) -> int:
+    if not db.is_file():
+        raise CliError(f"no gallery at {db}", 1)
+    target = Path(args.target)
+    try:
+        await backup_database(db, target)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"backup failed: {exc}", 1) from None
+    print(f"backed up {db} to {target}")
+    return EXIT_OK

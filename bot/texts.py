@@ -1,0 +1,227 @@
+"""Every word the bot and the collages show, in English and Korean (for users whose Telegram language is ko).
+
+Texts are `str.format` templates; each language fills the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Texts:
+    # collage labels
+    title: str
+    you: str
+    distance: str
+    similarity: str
+    gallery_size: str
+    # private chat
+    start: str
+    help: str
+    privacy: str
+    working: str
+    result_caption_head: str
+    result_line: str
+    several_faces_note: str
+    no_face: str
+    unreadable: str
+    too_large: str
+    not_image: str
+    busy: str
+    one_at_a_time: str
+    hint_text: str
+    hint_media: str
+    failed: str
+    empty_gallery: str
+    # admins
+    not_admin: str
+    add_usage: str
+    add_result_head: str
+    add_added: str
+    add_duplicate: str
+    add_refused: str
+    refusal_no_face: str
+    refusal_several_faces: str
+    refusal_face_too_small: str
+    refusal_bad_image: str
+    refusal_too_large: str
+    refusal_invalid_name: str
+    remove_usage: str
+    removed: str
+    unknown_name: str
+    rename_usage: str
+    renamed: str
+    name_taken: str
+    invalid_name: str
+    list_head: str
+    list_line: str
+    list_empty: str
+    list_more: str
+    stats: str
+    export_caption: str
+    import_usage: str
+    import_started: str
+    import_result: str
+    import_bad_zip: str
+    # groups
+    group_hint: str
+
+
+EN = Texts(
+    title="Who do you look like?",
+    you="You",
+    distance="distance",
+    similarity="similarity",
+    gallery_size="Gallery: {celebrities} celebrities, {photos} photos",
+    start=(
+        "Hi {name}! Send me a selfie and I will tell you which celebrity you look like.\n"
+        "Tip: one face, looking at the camera, in good light."
+    ),
+    help=(
+        "How it works: send me a photo of your face (as a photo or as an image file). I find the face, "
+        "compare it with {celebrities} celebrities and send back the five closest, with a similarity score.\n\n"
+        "In groups: send a photo with the caption /lookalike, or reply /lookalike to a photo. "
+        "/game starts a round: everyone replies to the round message with a selfie, and the closest face wins. "
+        "/twins as a reply to a group photo shows how alike the people in it are. /leaderboard shows the winners.\n\n"
+        "/privacy: what I keep (nothing of yours)."
+    ),
+    privacy=(
+        "Privacy: your photo and the numbers computed from your face are used only while I work on your "
+        "answer, and then forgotten. I keep no user photo and no user face data. I store only the celebrity "
+        "gallery (added by the bot's admins) and, in groups, game winners' names and scores."
+    ),
+    working="Looking for your celebrity twin…",
+    result_caption_head="Your closest celebrities:",
+    result_line="{rank}. {name} — {similarity:.0f}%",
+    several_faces_note="I found {count} faces and used the biggest one. For the best result, send a photo of just you.",
+    no_face=(
+        "I could not find a face in this photo. Tip: send a clear photo of one face, looking at the camera, "
+        "in good light, not too far away."
+    ),
+    unreadable="I could not read this image — it seems damaged or cut off. Please send it again as a photo.",
+    too_large="This file is too big for me (the limit is 20 MB, 50 megapixels). Please send a smaller photo.",
+    not_image="That file is not an image I can read. Send a JPEG, PNG or WebP photo.",
+    busy="I am very busy right now — please try again in a minute.",
+    one_at_a_time="I am still working on your previous photo — one at a time, please.",
+    hint_text="Send me a selfie (a photo of your face) and I will find your celebrity lookalike. /help",
+    hint_media="I can only look at photos. Send me a selfie! /help",
+    failed="Sorry, something went wrong on my side. Please try again.",
+    empty_gallery="The celebrity gallery is empty, so there is nobody to compare you with yet.",
+    not_admin="Sorry, only the bot's admins can do that.",
+    add_usage="Send a photo with the caption /add NAME (or reply /add NAME to a photo).",
+    add_result_head="Adding {name}:",
+    add_added="✅ photo {number}: added",
+    add_duplicate="↩️ photo {number}: already in the gallery",
+    add_refused="❌ photo {number}: {reason}",
+    refusal_no_face="no face found",
+    refusal_several_faces="several faces — a gallery photo needs exactly one",
+    refusal_face_too_small="the face is too small — use a closer photo",
+    refusal_bad_image="not a readable image",
+    refusal_too_large="the file is too big",
+    refusal_invalid_name="that name cannot be used",
+    remove_usage="Usage: /remove NAME",
+    removed="Removed {name} ({photos} photos).",
+    unknown_name="There is nobody called {name} in the gallery.",
+    rename_usage="Usage: /rename OLD NAME | NEW NAME",
+    renamed="Renamed {old} to {new}.",
+    name_taken="{name} is already in the gallery.",
+    invalid_name="That name cannot be used: {reason}.",
+    list_head="Celebrities ({count}), page {page} of {pages}:",
+    list_line="{name} — {photos} photos",
+    list_empty="The gallery is empty. Add someone with a photo captioned /add NAME.",
+    list_more="More: /list {next}",
+    stats=(
+        "Gallery: {celebrities} celebrities, {photos} photos.\n"
+        "Photos waiting or in work: {pending} (limit {limit}); workers: {workers} ({kind})."
+    ),
+    export_caption="The gallery for projector.tensorflow.org: load vectors.tsv and metadata.tsv.",
+    import_usage="Send a .zip of photos as a file with the caption /import (folders NAME/photos or files NAME.jpg).",
+    import_started="Importing {count} photos…",
+    import_result="Import done: {added} added, {duplicates} already there, {rejected} refused.",
+    import_bad_zip="That zip cannot be imported: {reason}.",
+    group_hint="Send a photo with the caption /lookalike, or reply /lookalike to a photo.",
+)
+
+KO = Texts(
+    title="나랑 닮은 연예인은 누구?",
+    you="나",
+    distance="거리",
+    similarity="닮은 정도",
+    gallery_size="갤러리: 연예인 {celebrities}명, 사진 {photos}장",
+    start=(
+        "안녕하세요 {name}님! 셀카를 보내 주시면 어떤 연예인을 닮았는지 알려 드릴게요.\n"
+        "팁: 얼굴 하나, 정면, 밝은 곳에서 찍은 사진이 좋아요."
+    ),
+    help=(
+        "사용법: 얼굴 사진을 보내 주세요 (사진 또는 이미지 파일). 얼굴을 찾아 연예인 {celebrities}명과 비교하고, "
+        "가장 닮은 다섯 명을 닮은 정도와 함께 보내 드려요.\n\n"
+        "그룹에서는: 사진에 /lookalike 캡션을 달거나, 사진에 /lookalike 로 답장하세요. "
+        "/game 으로 게임을 시작하면 모두 게임 메시지에 셀카로 답장하고, 가장 닮은 얼굴이 이겨요. "
+        "단체 사진에 /twins 로 답장하면 서로 얼마나 닮았는지 보여 드려요. /leaderboard 는 우승자 순위예요.\n\n"
+        "/privacy: 보관하는 정보 (회원님의 것은 없어요)."
+    ),
+    privacy=(
+        "개인정보: 보내 주신 사진과 얼굴에서 계산한 값은 답을 만드는 동안에만 쓰고 바로 지워요. "
+        "사용자 사진이나 얼굴 데이터는 보관하지 않아요. 저장하는 것은 관리자가 추가한 연예인 갤러리와, "
+        "그룹 게임 우승자의 이름과 점수뿐이에요."
+    ),
+    working="닮은 연예인을 찾는 중…",
+    result_caption_head="가장 닮은 연예인:",
+    result_line="{rank}. {name} — {similarity:.0f}%",
+    several_faces_note="얼굴을 {count}개 찾아서 가장 큰 얼굴로 비교했어요. 혼자 나온 사진이면 더 정확해요.",
+    no_face="사진에서 얼굴을 찾지 못했어요. 팁: 얼굴 하나가 정면으로, 밝고 가깝게 나온 사진을 보내 주세요.",
+    unreadable="이미지를 읽을 수 없어요. 파일이 손상되었거나 잘린 것 같아요. 사진으로 다시 보내 주세요.",
+    too_large="파일이 너무 커요 (최대 20MB, 5천만 화소). 더 작은 사진을 보내 주세요.",
+    not_image="읽을 수 있는 이미지 파일이 아니에요. JPEG, PNG, WebP 사진을 보내 주세요.",
+    busy="지금 요청이 너무 많아요. 1분 뒤에 다시 시도해 주세요.",
+    one_at_a_time="이전 사진을 아직 처리하고 있어요. 한 장씩 보내 주세요.",
+    hint_text="셀카(얼굴 사진)를 보내 주시면 닮은 연예인을 찾아 드릴게요. /help",
+    hint_media="사진만 볼 수 있어요. 셀카를 보내 주세요! /help",
+    failed="죄송해요, 문제가 생겼어요. 다시 시도해 주세요.",
+    empty_gallery="연예인 갤러리가 비어 있어서 아직 비교할 사람이 없어요.",
+    not_admin="죄송해요, 관리자만 할 수 있어요.",
+    add_usage="사진에 /add 이름 캡션을 달아 보내 주세요 (또는 사진에 /add 이름 으로 답장).",
+    add_result_head="{name} 추가:",
+    add_added="✅ 사진 {number}: 추가됨",
+    add_duplicate="↩️ 사진 {number}: 이미 갤러리에 있음",
+    add_refused="❌ 사진 {number}: {reason}",
+    refusal_no_face="얼굴을 찾지 못함",
+    refusal_several_faces="얼굴이 여러 개 — 갤러리 사진에는 얼굴이 하나만 있어야 해요",
+    refusal_face_too_small="얼굴이 너무 작음 — 더 가까이서 찍은 사진을 써 주세요",
+    refusal_bad_image="읽을 수 없는 이미지",
+    refusal_too_large="파일이 너무 큼",
+    refusal_invalid_name="쓸 수 없는 이름",
+    remove_usage="사용법: /remove 이름",
+    removed="{name} 삭제 (사진 {photos}장).",
+    unknown_name="갤러리에 {name}(이)라는 사람이 없어요.",
+    rename_usage="사용법: /rename 이전 이름 | 새 이름",
+    renamed="{old} → {new} 이름을 바꿨어요.",
+    name_taken="{name}은(는) 이미 갤러리에 있어요.",
+    invalid_name="쓸 수 없는 이름이에요: {reason}.",
+    list_head="연예인 {count}명, {page}/{pages} 페이지:",
+    list_line="{name} — 사진 {photos}장",
+    list_empty="갤러리가 비어 있어요. 사진에 /add 이름 캡션을 달아 추가하세요.",
+    list_more="다음: /list {next}",
+    stats="갤러리: 연예인 {celebrities}명, 사진 {photos}장.\n대기 중이거나 처리 중인 사진: {pending} (한도 {limit}); 작업자: {workers} ({kind}).",
+    export_caption="projector.tensorflow.org 용 갤러리: vectors.tsv 와 metadata.tsv 를 불러오세요.",
+    import_usage="사진을 묶은 .zip 파일에 /import 캡션을 달아 보내 주세요 (폴더 이름/사진 또는 파일 이름.jpg).",
+    import_started="사진 {count}장 가져오는 중…",
+    import_result="가져오기 완료: {added}장 추가, {duplicates}장 이미 있음, {rejected}장 거절.",
+    import_bad_zip="이 zip은 가져올 수 없어요: {reason}.",
+    group_hint="사진에 /lookalike 캡션을 달거나, 사진에 /lookalike 로 답장하세요.",
+)
+
+LANGUAGES = {"en": EN, "ko": KO}
+
+
+def texts(language_code: str | None) -> Texts:
+    """The texts for a Telegram language code ("ko", "ko-KR" → Korean; anything else → English)."""
+    if language_code and language_code.lower().split("-")[0] == "ko":
+        return KO
+    return EN
+
+
+def field_names() -> list[str]:
+    """All text keys (for tests that check both languages fill every template the same way)."""
+    return [f.name for f in fields(Texts)]
