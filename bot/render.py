@@ -76,4 +76,4 @@ def map_for(gallery: Gallery, query: np.ndarray, query_label: str) -> bytes:
     vectors, names = gallery.all_embeddings()
     points, pca = pca_2d(vectors)
     marker = pca.transform(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
-    return render_map(points, names, marker, query_label, "Gallery embeddings (PCA)")
+    return render_map(points, names, marker, query_label, "Gallery embeddings (PCA)", pca=pca)

@@ -1,0 +1,288 @@
+"""Fonts and result images: real rendering, decoded back with Pillow, checked against Telegram's limits."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw
+
+from engine import collage
+from engine.collage import CollageText, Tile, render_board, render_collage, render_pairs
+from engine.fonts import ELLIPSIS, clean_text, fit_text, font, font_path, graphemes, has_glyphs, license_path
+from tests.paths import face
+
+# Face boxes (top, right, bottom, left) as face_recognition reports them; cropped with a margin here.
+BOXES = {
+    "barack_obama/obama.jpg": (142, 617, 409, 349),
+    "joe_biden/biden.jpg": (241, 740, 562, 419),
+    "kit_harington/kit_harington_john2.jpeg": (98, 469, 284, 283),
+    "rose_leslie/rose_leslie_img2.jpg": (171, 438, 439, 171),
+    "lin_manuel_miranda/lin-manuel-miranda.png": (170, 562, 491, 241),  # RGBA source
+    "alex_lacamoire/alex_lacamoire_img1.jpg": (206, 598, 527, 277),
+}
+LONG_MIXED = "Alexandria Ocasio-Cortez 알렉산드리아 오카시오코르테스 Jr. (The Original Broadway Cast)"
+KO = CollageText("나랑 닮은 연예인은?", "나", "거리", "닮은 정도", "갤러리: 연예인 1,234명")
+EN = CollageText("Who do you look like?", "You", "distance", "similarity", "Gallery: 1,234 celebrities")
+
+
+@cache
+def crop(relative: str) -> Image.Image:
+    """Photo path under the shared faces dir -> the face cropped with 40 % margin (mode kept)."""
+    top, right, bottom, left = BOXES[relative]
+    w, h = right - left, bottom - top
+    with Image.open(face(relative)) as im:
+        im.load()
+        return im.crop(
+            (max(0, left - w * 2 // 5), max(0, top - h * 2 // 5), right + w * 2 // 5, bottom + h * 2 // 5)
+        )
+
+
+def faces() -> list[Image.Image]:
+    """-> all test face crops."""
+    return [crop(k) for k in BOXES]
+
+
+def tiles(names: list[str]) -> list[Tile]:
+    """Names -> ranked match tiles with decreasing similarity."""
+    pics = faces()
+    return [
+        Tile(pics[i % len(pics)], n, distance=0.31 + 0.05 * i, similarity=88.4 - 9.3 * i, rank=i + 1)
+        for i, n in enumerate(names)
+    ]
+
+
+def decode(data: bytes) -> Image.Image:
+    """JPEG bytes -> decoded image, after checking format and every Telegram photo limit."""
+    assert len(data) <= collage.TELEGRAM_MAX_BYTES
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "JPEG"
+    im.load()
+    w, h = im.size
+    assert w + h <= collage.TELEGRAM_MAX_SIDE_SUM
+    assert max(w, h) <= collage.TELEGRAM_MAX_RATIO * min(w, h)
+    return im.convert("RGB")
+
+
+def is_background(im: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """Image and region -> True when the region is (JPEG-noise close to) the plain canvas colour."""
+    region = im.crop(box)
+    flat = Image.new("RGB", region.size, collage.BACKGROUND)
+    return max(hi for _lo, hi in ImageChops.difference(region, flat).getextrema()) <= 24
+
+
+# --- fonts -----------------------------------------------------------------------------------------------
+
+
+def test_font_comes_from_the_package_with_its_license() -> None:
+    assert font_path().is_file() and font_path().suffix == ".ttf"
+    assert "justmytype_intl_cjk" in font_path().parts
+    assert license_path().is_file() and "Open Font License" in license_path().read_text(encoding="utf-8")
+
+
+def test_font_weights_are_named_instances() -> None:
+    # The variable font's default instance is Thin; asking for Regular must not return Thin.
+    assert font(20).font.style == "Regular"
+    assert font(20, "Bold").font.style == "Bold"
+    assert font(20, "bold").font.style == "Bold"
+    assert font(20, "Bold") is font(20, "Bold")  # cached
+    assert font(40, "Bold").getlength("Hangul 한글") > font(40, "Thin").getlength("Hangul 한글")
+    with pytest.raises(ValueError, match="unknown weight"):
+        font(20, "Heavy Italic")
+
+
+@pytest.mark.parametrize(
+    "text", ["아이유", "박서준", "漢字", "Beyoncé Knowles", "BTS 방탄소년단 — “Dynamite”", "아 이 유\t"]
+)
+def test_has_glyphs_true_for_covered_text(text: str) -> None:
+    assert has_glyphs(text)
+
+
+@pytest.mark.parametrize("text", ["\U0010fffd", "\ue000", "아이유\U0010fffd", "😀", "مرحبا"])
+def test_has_glyphs_false_for_missing_characters(text: str) -> None:
+    assert not has_glyphs(text)
+
+
+def test_has_glyphs_agrees_with_rendering() -> None:
+    """The cmap answer matches what FreeType draws: covered text differs from .notdef boxes."""
+    f = font(40)
+
+    def ink(text: str) -> bytes:
+        im = Image.new("L", (400, 80))
+        ImageDraw.Draw(im).text((10, 10), text, font=f, fill=255)
+        return im.tobytes()
+
+    tofu = ink("\U0010fffd" * 3)
+    assert ink("아이유") != tofu and ink("박서준") != tofu
+    assert ink("\ue000\U000f0000\U0010fffd") == tofu  # three uncovered characters: three .notdef boxes
+
+
+def test_clean_text_strips_controls_bidi_and_missing_glyphs() -> None:
+    raw = "\u202e아이유\u202c\u200b  \n😀 Ğökhan\u0000"
+    cleaned = clean_text(raw)
+    assert cleaned == "아이유 Gökhan"  # Ğ is not in the font: its base letter is kept
+    assert has_glyphs(cleaned)
+    assert clean_text("\u1100\u1161\u11a8") == "각"  # decomposed jamo are composed (NFC)
+    assert clean_text("\u200f\u2066\u2069") == ""
+
+
+def test_graphemes_keep_marks_and_jamo_together() -> None:
+    assert list(graphemes("q\u0307a")) == ["q\u0307", "a"]
+    assert list(graphemes("\u1100\u1161\u11a8\u1102\u1161")) == ["\u1100\u1161\u11a8", "\u1102\u1161"]
+    assert list(graphemes("아이유")) == ["아", "이", "유"]
+
+
+@pytest.mark.parametrize("width", [40, 120, 300, 600])
+def test_fit_text_shortens_within_width(width: int) -> None:
+    f = font(28, "Bold")
+    shown = fit_text(LONG_MIXED, f, width)
+    assert f.getlength(shown) <= width
+    if shown:
+        assert shown.endswith(ELLIPSIS) and not shown[:-1].endswith(" ")
+        assert LONG_MIXED.startswith(shown[:-1])
+        assert has_glyphs(shown)
+
+
+def test_fit_text_keeps_short_names_and_cuts_between_clusters() -> None:
+    f = font(28, "Bold")
+    assert fit_text("아이유", f, 500) == "아이유"
+    assert fit_text("abc", f, 3) == ""
+    marked = "q\u0307" * 40
+    shown = fit_text(marked, f, 200)
+    assert shown.endswith(ELLIPSIS) and shown[:-1].endswith("q\u0307")
+
+
+# --- render_collage --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 5])
+def test_render_collage_counts(count: int) -> None:
+    names = ["아이유", "박서준", LONG_MIXED, "Rose Leslie", "Kit Harington"][:count]
+    im = decode(render_collage(crop("barack_obama/obama.jpg"), tiles(names), KO))
+    assert 1200 <= im.width <= 1600
+    assert 600 <= im.height <= 1200
+
+
+def test_render_collage_draws_the_empty_message() -> None:
+    me = crop("barack_obama/obama.jpg")
+    with_text = decode(render_collage(me, [], CollageText("T", "You", "d", "s", empty="No matches yet")))
+    without = decode(render_collage(me, [], CollageText("T", "You", "d", "s")))
+    assert ImageChops.difference(with_text, without).getbbox() is not None
+
+
+def test_render_collage_long_names_stay_inside_their_cards() -> None:
+    names = ["W" * 300, LONG_MIXED, "가" * 200, "x", "아이유"]
+    im = decode(render_collage(crop("joe_biden/biden.jpg"), tiles(names), EN))
+    right_margin = (im.width - collage.MARGIN + 4, 0, im.width, im.height)
+    assert is_background(im, right_margin)
+
+
+def test_render_collage_accepts_any_image_mode() -> None:
+    base = crop("rose_leslie/rose_leslie_img2.jpg")
+    odd = [
+        base.convert("L"),
+        base.convert("P"),
+        base.convert("RGBA"),
+        base.convert("CMYK"),
+        base.convert("I;16"),
+        Image.new("RGB", (1, 1), (255, 0, 0)),
+        Image.new("RGB", (0, 0)),
+        Image.new("RGB", (30, 400), (0, 128, 0)),  # very tall strip: padded, not stretched
+    ]
+    matches = [Tile(img, f"mode {img.mode}", 0.5, 50.0) for img in odd[:5]]
+    decode(render_collage(odd[5], matches, EN))
+    decode(render_collage(odd[6], matches[:2], EN))
+    decode(render_collage(odd[7], [Tile(odd[7], "x", None, None)], EN))
+
+
+def test_render_collage_missing_numbers_and_odd_values() -> None:
+    pic = crop("kit_harington/kit_harington_john2.jpeg")
+    matches = [
+        Tile(pic, "no numbers"),
+        Tile(pic, "nan", distance=float("nan"), similarity=float("nan")),
+        Tile(pic, "out of range", distance=-1.0, similarity=250.0),
+        Tile(pic, "😀😀😀", 0.4, 60.0),  # nothing drawable left: drawn as "?"
+    ]
+    decode(render_collage(pic, matches, EN))
+
+
+# --- render_board ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 12])
+def test_render_board_counts(count: int) -> None:
+    pics = faces()
+    players = [
+        Tile(pics[i % len(pics)], ["김민지", LONG_MIXED][i % 2], similarity=95 - 3 * i) for i in range(count)
+    ]
+    text = CollageText("단체 게임 결과", "", "거리", "닮은 정도", "아직 아무도 참여하지 않았어요")
+    im = decode(render_board(Tile(crop("barack_obama/obama.jpg"), "버락 오바마"), players, text))
+    assert 1200 <= im.width <= 1600
+
+
+def test_render_board_fifty_players_stay_within_limits() -> None:
+    pics = faces()
+    players = [Tile(pics[i % len(pics)], f"Player {i}", similarity=(37 * i) % 100) for i in range(50)]
+    im = decode(render_board(Tile(pics[0], "Barack Obama"), players, EN))
+    assert im.height < 3000
+
+
+def test_render_board_ranks_closest_first() -> None:
+    pic = crop("barack_obama/obama.jpg")
+    players = [
+        Tile(pic, "far", similarity=10),
+        Tile(pic, "near", similarity=90),
+        Tile(pic, "mid", similarity=50),
+    ]
+    assert [(r, t.name) for r, t in collage._ranked(players)] == [(1, "near"), (2, "mid"), (3, "far")]
+    explicit = [Tile(pic, "b", rank=2), Tile(pic, "a", rank=1)]
+    assert [t.name for _, t in collage._ranked(explicit)] == ["a", "b"]
+
+
+def test_render_board_long_names_do_not_spill_into_the_gaps() -> None:
+    pic = crop("alex_lacamoire/alex_lacamoire_img1.jpg")
+    players = [Tile(pic, "M" * 200, similarity=50.0) for _ in range(8)]
+    im = decode(render_board(Tile(pic, "W" * 200), players, EN))
+    # Column gaps of the 4-column grid must stay plain background.
+    x0 = collage.MARGIN + collage.TARGET_CARD_W + collage.GAP
+    cell_w = (collage.BOARD_W - collage.MARGIN - x0 - 3 * collage.CELL_GAP) // 4
+    top = collage.CONTENT_TOP
+    for col in range(1, 4):
+        gap_x = x0 + col * cell_w + (col - 1) * collage.CELL_GAP
+        assert is_background(im, (gap_x + 3, top, gap_x + collage.CELL_GAP - 3, im.height - collage.MARGIN))
+    # And the gap between the target card and the grid.
+    target_right = collage.MARGIN + collage.TARGET_CARD_W
+    assert is_background(im, (target_right + 3, top, x0 - 3, im.height))
+
+
+# --- render_pairs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 6])
+def test_render_pairs_counts(count: int) -> None:
+    pics = faces()
+    pairs = [
+        (
+            Tile(pics[i % 6], ["아이유", LONG_MIXED][i % 2], 0.4 + 0.03 * i, 80 - 7 * i),
+            Tile(pics[(i + 2) % 6], "박서준"),
+        )
+        for i in range(count)
+    ]
+    im = decode(render_pairs(pairs, KO))
+    assert im.width == collage.PAIRS_W
+
+
+def test_render_pairs_many_rows_are_shrunk_to_telegram_limits() -> None:
+    pic = crop("barack_obama/obama.jpg")
+    pairs = [
+        (Tile(pic, "a", 0.5, 50.0), Tile(pic, "b")) for _ in range(33)
+    ]  # ~9 200 px tall + 1 200 wide before fitting
+    im = decode(render_pairs(pairs, EN))
+    assert im.width + im.height <= collage.TELEGRAM_MAX_SIDE_SUM
+
+
+def test_extreme_canvas_is_padded_and_shrunk() -> None:
+    data = collage._encode_jpeg(Image.new("RGB", (12_000, 200), (10, 200, 30)))
+    im = decode(data)
+    assert im.width + im.height <= 10_000
