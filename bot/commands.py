@@ -105,7 +105,7 @@ async def cmd_match(args: argparse.Namespace, db: Path) -> int:
             target = _collage_path(photo, out, len(args.photos))
             target.write_bytes(
                 await collage_for(
-                    gallery, analysis, rankings, texts(args.lang), gallery_note(gallery, args.lang)
+                    gallery, analysis.faces, rankings, texts(args.lang), gallery_note(gallery, args.lang)
                 )
             )
             if args.json:

@@ -5,6 +5,7 @@ Shared by the CLI and the bot; knows the gallery (for thumbnails) and the texts,
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ from PIL import Image
 from bot.texts import Texts
 from engine.collage import CollageText, Tile, render_collage
 from engine.embedding_map import pca_2d, render_map
-from engine.faces import Analysis
+from engine.faces import Face
 from store.gallery import Gallery, Match
 
 MAX_STACKED = 3  # faces per collage image: more would make each too small to read on a phone
@@ -46,14 +47,21 @@ async def match_tiles(gallery: Gallery, ranking: Sequence[Match]) -> list[Tile]:
 
 
 async def collage_for(
-    gallery: Gallery, analysis: Analysis, rankings: Sequence[Sequence[Match]], t: Texts, footer: str = ""
+    gallery: Gallery, faces: Sequence[Face], rankings: Sequence[Sequence[Match]], t: Texts, footer: str = ""
 ) -> bytes:
-    """One JPEG: for each face (largest first, at most MAX_STACKED) the face beside its lookalikes."""
+    """One JPEG: for each face (largest first, at most MAX_STACKED) the face beside its lookalikes.
+
+    Thumbnails come from the gallery here; the drawing runs in a thread (Pillow releases the GIL for most
+    of it), so the bot's event loop is not held up.
+    """
     text = collage_text(t, footer)
-    parts = [
-        render_collage(face_image(face.thumbnail), await match_tiles(gallery, ranking), text)
-        for face, ranking in list(zip(analysis.faces, rankings, strict=True))[:MAX_STACKED]
-    ]
+    pairs = list(zip(faces, rankings, strict=True))[:MAX_STACKED]
+    boards = [(face_image(face.thumbnail), await match_tiles(gallery, ranking)) for face, ranking in pairs]
+    return await asyncio.to_thread(_draw_stacked, boards, text)
+
+
+def _draw_stacked(boards: list[tuple[Image.Image, list[Tile]]], text: CollageText) -> bytes:
+    parts = [render_collage(face, tiles, text) for face, tiles in boards]
     return parts[0] if len(parts) == 1 else stack_jpegs(parts)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
-from engine.pool import WorkerCrashed
+from engine.pool import Busy, WorkerCrashed
 from store.gallery import Gallery, content_hash
 from store.names import InvalidName, clean_name
 
@@ -26,7 +26,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one offered photo. status: added, duplicate, or a refusal code
-    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name)."""
+    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name, busy)."""
 
     source: str
     status: str
@@ -68,14 +68,17 @@ async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes,
     except InvalidName as exc:
         return Outcome(source, "invalid_name", name, str(exc))
     digest = content_hash(data)
-    if await gallery.has_photo(digest):
-        return Outcome(source, "duplicate", display, "this exact photo is already in the gallery")
+    owner = await gallery.owner_of(digest)
+    if owner is not None:
+        return Outcome(source, "duplicate", owner, "this exact photo is already in the gallery")
     try:
         face = gallery_face(await analyze(data))
     except (ImageError, FaceRejected) as exc:
         return Outcome(source, exc.code, display, str(exc))
     except WorkerCrashed:
         return Outcome(source, "bad_image", display, "the photo crashed the face reader")
+    except Busy:
+        return Outcome(source, "busy", display, "the face workers are busy; try again later")
     added = await gallery.add_face(display, face, digest, source)
     return Outcome(source, added.status, added.name)
 

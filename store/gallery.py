@@ -22,6 +22,8 @@ from engine.ranking import DIM, FaceIndex, similarity
 from store.names import clean_name, name_key
 from store.schema import migrate
 
+LOAD_CHUNK = 8192  # rows per fetch when loading the index: 4 MB of embeddings at a time
+
 
 class GalleryError(Exception):
     """An admin action that cannot be done; `code` is stable (unknown_name, name_taken)."""
@@ -105,19 +107,24 @@ class Gallery:
         return self._db
 
     async def _load(self) -> None:
+        """Read every photo's embedding into the index, in chunks of `LOAD_CHUNK` rows.
+
+        Rows go straight into the index's preallocated matrix: the peak stays near the matrix itself
+        (512 MB at 1M photos) rather than also holding 1M blobs in a list and their joined copy.
+        """
         async with self._db.execute("SELECT id, name FROM celebrity") as cursor:
             self._names = {row[0]: row[1] async for row in cursor}
-        photo_ids: list[int] = []
-        celeb_ids: list[int] = []
-        blobs: list[bytes] = []
+        async with self._db.execute("SELECT COUNT(*) FROM photo") as cursor:
+            row = await cursor.fetchone()
+        count = row[0] if row else 0
+        # Headroom for the photos added while running: untouched pages cost no memory, and the first
+        # add does not copy the whole matrix to double it.
+        self.index = FaceIndex(capacity=max(1024, count + count // 8))
         async with self._db.execute("SELECT id, celebrity_id, embedding FROM photo ORDER BY id") as cursor:
-            async for photo_id, celeb_id, blob in cursor:
-                photo_ids.append(photo_id)
-                celeb_ids.append(celeb_id)
-                blobs.append(blob)
-        if blobs:
-            vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, DIM)
-            self.index.extend(np.array(photo_ids), np.array(celeb_ids), vectors)
+            while rows := await cursor.fetchmany(LOAD_CHUNK):
+                photo_ids, celeb_ids, blobs = zip(*rows, strict=True)
+                vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, DIM)
+                self.index.extend(np.array(photo_ids), np.array(celeb_ids), vectors)
 
     # Reading
 
@@ -165,9 +172,12 @@ class Gallery:
         async with self._db.execute(sql, (row[0],)) as cursor:
             return [(pid, np.frombuffer(blob, dtype=np.float32)) async for pid, blob in cursor]
 
-    async def has_photo(self, data_hash: str) -> bool:
-        async with self._db.execute("SELECT 1 FROM photo WHERE sha256 = ?", (data_hash,)) as cursor:
-            return await cursor.fetchone() is not None
+    async def owner_of(self, data_hash: str) -> str | None:
+        """The celebrity a photo (by content hash) is already stored under, or None."""
+        sql = "SELECT c.name FROM photo p JOIN celebrity c ON c.id = p.celebrity_id WHERE p.sha256 = ?"
+        async with self._db.execute(sql, (data_hash,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
 
     def all_embeddings(self) -> tuple[np.ndarray, list[str]]:
         """The (n, 128) matrix and the celebrity name of each row (for maps and exports)."""

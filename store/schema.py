@@ -24,6 +24,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX photo_by_celebrity ON photo(celebrity_id);
     """,
+    # 2: selfies accepted but not yet answered (Telegram file ids only, never the photo)
+    """
+    CREATE TABLE job (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (chat_id, message_id)
+    );
+    """,
 ]
 
 

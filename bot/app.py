@@ -1,0 +1,271 @@
+"""The one place that builds the Telegram application: resources in post_init/post_shutdown, handlers in
+groups, command lists per chat scope, the error handler, and a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.cli import default_db_path
+from bot.handlers import admin, info, lookalike
+from bot.handlers.errors import on_error
+from bot.logs import setup_logging
+from bot.services import Admission, Services
+from bot.settings import Settings, SettingsError, load_settings
+from engine.pool import FacePool
+from store.demo import open_demo_gallery
+from store.gallery import Gallery
+from store.jobs import Jobs
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+class StartupError(Exception):
+    """The bot cannot start (for a reason worth one line)."""
+
+
+def build_application(settings: Settings) -> Application:
+    """The configured PTB application; resources open in post_init and close in post_shutdown."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .concurrent_updates(True)  # users never wait on each other's photos
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .connection_pool_size(32)
+        .pool_timeout(10.0)
+        .get_updates_read_timeout(40.0)
+        .post_init(on_startup)
+        .post_stop(on_stop)
+        .post_shutdown(on_shutdown)
+    )
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    application = builder.build()
+    application.bot_data["settings"] = settings
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    media = filters.PHOTO | filters.Document.ALL
+    add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
+    import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
+    album_item = media & _InAlbum() & (private | add_caption)
+
+    application.add_handlers(
+        [
+            CommandHandler("start", info.on_start),
+            CommandHandler("help", info.on_help),
+            CommandHandler("privacy", info.on_privacy),
+            # admins
+            CommandHandler("add", admin.on_add_command),
+            CommandHandler("remove", admin.on_remove),
+            CommandHandler("rename", admin.on_rename),
+            CommandHandler("list", admin.on_list),
+            CommandHandler("stats", admin.on_stats),
+            CommandHandler("export", admin.on_export),
+            CommandHandler("import", admin.on_import),
+            MessageHandler(album_item, admin.on_album_item),
+            MessageHandler(media & add_caption, admin.on_add_caption),
+            MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
+            # lookalike requests
+            CommandHandler("lookalike", lookalike.on_lookalike_command),
+            MessageHandler(private & media, lookalike.on_private_photo),
+            MessageHandler(groups & filters.PHOTO & filters.CAPTION, lookalike.on_group_photo),
+            # anything else in a private chat gets a short hint
+            MessageHandler(private & filters.TEXT, info.on_text),
+            MessageHandler(private & ~filters.StatusUpdate.ALL, info.on_other_media),
+        ],
+        group=0,
+    )
+    application.add_error_handler(on_error)
+
+
+class _InAlbum(filters.MessageFilter):
+    """Messages that are items of an album (they share a media_group_id)."""
+
+    def filter(self, message) -> bool:  # type: ignore[no-untyped-def,override]
+        return message.media_group_id is not None
+
+
+USER_COMMANDS = {
+    "en": [("start", "Start"), ("help", "How it works"), ("privacy", "What is kept")],
+    "ko": [("start", "시작"), ("help", "사용법"), ("privacy", "보관하는 정보")],
+}
+GROUP_COMMANDS = {
+    "en": [("lookalike", "Reply to a photo: who does it look like?"), ("help", "How it works")],
+    "ko": [("lookalike", "사진에 답장: 누구를 닮았을까?"), ("help", "사용법")],
+}
+ADMIN_COMMANDS = {
+    "en": [
+        ("add", "Caption a photo: /add NAME"),
+        ("remove", "/remove NAME"),
+        ("rename", "/rename OLD | NEW"),
+        ("list", "Celebrities in the gallery"),
+        ("stats", "Gallery and queue"),
+        ("export", "Projector files"),
+        ("import", "Caption a zip of photos"),
+    ],
+    "ko": [
+        ("add", "사진 캡션: /add 이름"),
+        ("remove", "/remove 이름"),
+        ("rename", "/rename 이전 | 새 이름"),
+        ("list", "갤러리의 연예인"),
+        ("stats", "갤러리와 대기열"),
+        ("export", "Projector 파일"),
+        ("import", "사진 zip 파일 캡션"),
+    ],
+}
+
+
+def _commands(pairs: list[tuple[str, str]]) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in pairs]
+
+
+async def register_commands(application: Application, admin_ids: frozenset[int]) -> None:
+    """Command lists per scope and language: private chats, groups, and each admin's own chat."""
+    bot = application.bot
+    for language in ("en", "ko"):
+        code = "" if language == "en" else language
+        await bot.set_my_commands(
+            _commands(USER_COMMANDS[language]), scope=BotCommandScopeAllPrivateChats(), language_code=code
+        )
+        await bot.set_my_commands(
+            _commands(GROUP_COMMANDS[language]), scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
+        for admin_id in admin_ids:
+            try:
+                await bot.set_my_commands(
+                    _commands(USER_COMMANDS[language] + ADMIN_COMMANDS[language]),
+                    scope=BotCommandScopeChat(admin_id),
+                    language_code=code,
+                )
+            except TelegramError as exc:  # an admin who never opened a chat with the bot
+                log.info("no admin command list for %s yet: %s", admin_id, exc)
+
+
+async def on_startup(application: Application) -> None:
+    """Open the gallery (checked), the demo gallery and the face pool; resume unanswered selfies."""
+    settings: Settings = application.bot_data["settings"]
+    gallery = await Gallery.open(settings.lookalike_db or default_db_path())
+    if not await gallery.integrity_ok():
+        await gallery.close()
+        raise StartupError(f"the gallery {gallery.path} failed SQLite's integrity check; restore a backup")
+    demo = await open_demo_gallery()
+    pool = FacePool(settings.lookalike_pool, settings.lookalike_workers, settings.lookalike_queue_limit)
+    await asyncio.to_thread(pool.warm_up)
+    svc = Services(
+        settings=settings,
+        gallery=gallery,
+        demo=demo,
+        pool=pool,
+        jobs=Jobs(gallery.db),
+        admission=Admission(settings.lookalike_queue_limit),
+    )
+    application.bot_data["services"] = svc
+    await register_commands(application, settings.admin_ids)
+    _stop_on_signals(application)
+    context = ContextTypes.DEFAULT_TYPE(application)
+    await lookalike.resume_jobs(context)
+    log.info(
+        "ready: @%s, gallery %s (%s celebrities, %s photos), %s %s workers",
+        application.bot.username,
+        gallery.path,
+        gallery.celebrity_count,
+        gallery.photo_count,
+        pool.workers,
+        pool.kind,
+    )
+
+
+def _stop_on_signals(application: Application) -> None:
+    """First SIGINT/SIGTERM: stop taking updates, finish the work in progress, close. Later ones: noted."""
+    loop = asyncio.get_running_loop()
+    stopping = False
+
+    def on_signal(signum: int) -> None:
+        nonlocal stopping
+        if stopping:
+            log.info("%s again: already stopping", signal.Signals(signum).name)
+            return
+        stopping = True
+        log.info("%s: stopping after the work in progress", signal.Signals(signum).name)
+        application.stop_running()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+
+async def on_stop(application: Application) -> None:
+    log.info("stopped taking updates")
+
+
+async def on_shutdown(application: Application) -> None:
+    svc: Services | None = application.bot_data.get("services")
+    if svc is None:
+        return
+    await asyncio.to_thread(svc.pool.close)
+    await svc.demo.close()
+    await svc.gallery.close()
+    log.info("closed the gallery; bye")
+
+
+def run() -> int:
+    """`lookalike run`: serve by long polling (or by webhook when WEBHOOK_URL is set); returns the exit status."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"lookalike: bad settings: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.token, settings.log_level)
+    application = build_application(settings)
+    try:
+        if settings.webhook_url:
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+                allowed_updates=Update.ALL_TYPES,
+                stop_signals=None,
+                close_loop=False,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None, close_loop=False)
+    except InvalidToken:
+        log.error("Telegram refused the token (TELEGRAM_BOT_TOKEN): check it with @BotFather")
+        return 1
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    except NetworkError as exc:
+        log.error("cannot reach the Telegram Bot API: %s", exc)
+        return 1
+    return 0

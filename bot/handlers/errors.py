@@ -1,0 +1,36 @@
+"""The error handler: log the unexpected once (one line, token redacted by the log filter) and tell the
+user something went wrong — never a traceback to them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.handlers.info import texts_for
+
+log = logging.getLogger("bot.errors")
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if isinstance(error, NetworkError) and not isinstance(update, Update):
+        # Polling hiccups: PTB retries getUpdates by itself.
+        log.warning("network trouble while polling: %s", error)
+        return
+    log.error(
+        "unhandled %s while handling an update: %s",
+        type(error).__name__,
+        error,
+        exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
+    )
+    if (
+        isinstance(update, Update)
+        and update.effective_message is not None
+        and not isinstance(error, Forbidden)
+    ):
+        with contextlib.suppress(TelegramError):
+            await update.effective_message.reply_text(texts_for(update).failed)

@@ -1,0 +1,44 @@
+"""/start, /help, /privacy, and short hints for anything the bot cannot use."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services import services
+from bot.texts import Texts, texts
+
+
+def texts_for(update: Update) -> Texts:
+    """The texts in the user's Telegram language (Korean for ko, English otherwise)."""
+    user = update.effective_user
+    return texts(user.language_code if user else None)
+
+
+async def reply(update: Update, text: str) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    await reply(update, texts_for(update).start.format(name=user.first_name if user else ""))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    gallery = services(context).active_gallery()
+    await reply(update, texts_for(update).help.format(celebrities=gallery.celebrity_count))
+
+
+async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply(update, texts_for(update).privacy)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text (or an unknown command) in a private chat."""
+    await reply(update, texts_for(update).hint_text)
+
+
+async def on_other_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, videos, voice notes … in a private chat."""
+    await reply(update, texts_for(update).hint_media)

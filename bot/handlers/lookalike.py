@@ -1,0 +1,219 @@
+"""The main job: a selfie in, a collage of the five closest celebrities out.
+
+In private chats every photo (or image file) is a request; in groups only a photo captioned /lookalike
+(or mentioning the bot) and /lookalike sent as a reply to a photo. Each accepted selfie is recorded as a
+durable job (ids only) until it is answered, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from bot.render import collage_for
+from bot.services import Services, services
+from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
+from bot.texts import Texts, texts
+from engine.images import ImageError
+from engine.pool import Busy, WorkerCrashed
+from store.jobs import MAX_ATTEMPTS, Job
+
+log = logging.getLogger(__name__)
+
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back: a text, or a collage with a caption."""
+
+    text: str
+    photo: bytes | None = None
+
+
+def refusal(t: Texts, code: str) -> str:
+    """The user-facing text for an ImageError code."""
+    return {"too_large": t.too_large, "not_found": t.unreadable}.get(code, t.unreadable)
+
+
+async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
+    """Photo bytes → the answer. Never raises for bad input: every failure is a friendly text."""
+    try:
+        analysis = await svc.pool.analyze(data)
+    except ImageError as exc:
+        return Answer(t.not_image if exc.message.startswith("unsupported") else refusal(t, exc.code))
+    except Busy:
+        return Answer(t.busy)
+    except WorkerCrashed:
+        return Answer(t.unreadable)
+    if not analysis.faces:
+        return Answer(t.no_face)
+    gallery = svc.active_gallery()
+    if gallery.photo_count == 0:
+        return Answer(t.empty_gallery)
+    face = analysis.faces[0]  # the largest face
+    ranking = gallery.rank(face.embedding, TOP)
+    footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
+    collage = await collage_for(gallery, [face], [ranking], t, footer)
+    lines = [t.result_caption_head]
+    lines += [
+        t.result_line.format(rank=rank, name=m.name, similarity=m.similarity)
+        for rank, m in enumerate(ranking, start=1)
+    ]
+    if analysis.faces_found > 1:
+        lines += ["", t.several_faces_note.format(count=analysis.faces_found)]
+    return Answer("\n".join(lines)[:1024], collage)
+
+
+async def send_answer(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int, answer: Answer
+) -> None:
+    bot = context.bot
+    if answer.photo is None:
+        await with_retries(
+            lambda: bot.send_message(chat_id, answer.text, reply_parameters=reply_to(message_id)),
+            "sendMessage",
+        )
+        return
+    await with_retries(
+        lambda: bot.send_photo(
+            chat_id, answer.photo, caption=answer.text, reply_parameters=reply_to(message_id)
+        ),
+        "sendPhoto",
+    )
+
+
+async def serve(
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    chat_id: int,
+    message_id: int,
+    user_id: int,
+    ref: PhotoRef,
+    language: str,
+    job: Job | None = None,
+) -> None:
+    """Answer one selfie: admission, durable job, download, analysis, collage, reply, job done."""
+    svc = services(context)
+    t = texts(language)
+    verdict = svc.admission.enter(user_id)
+    if verdict != "ok":
+        text = t.one_at_a_time if verdict == "again" else t.busy
+        await send_answer(context, chat_id, message_id, Answer(text))
+        return
+    try:
+        if job is None:
+            job_id = await svc.jobs.add(chat_id, message_id, user_id, ref.file_id, language)
+        else:
+            job_id = job.id
+            await svc.jobs.attempt(job.id)
+        answer = await _answer_for(context, svc, chat_id, ref, t)
+        try:
+            await send_answer(context, chat_id, message_id, answer)
+        except Forbidden:
+            log.info("chat %s blocked the bot; dropping its answer", chat_id)
+        await svc.jobs.done(job_id)
+    finally:
+        svc.admission.leave(user_id)
+
+
+async def _answer_for(
+    context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, ref: PhotoRef, t: Texts
+) -> Answer:
+    if ref.too_large:
+        return Answer(t.too_large)
+    if not ref.is_image:
+        return Answer(t.not_image)
+    async with showing_work(context.bot, chat_id):
+        try:
+            data = await download(context.bot, ref.file_id)
+        except BadRequest as exc:
+            # "file is too big" (over 20 MB) or a file id that has expired
+            return Answer(t.too_large if "too big" in str(exc).lower() else t.unreadable)
+        return await make_answer(svc, data, t)
+
+
+def _language(update: Update) -> str:
+    user = update.effective_user
+    return (user.language_code if user else None) or ""
+
+
+async def request_from(update: Update, context: ContextTypes.DEFAULT_TYPE, source: Message | None) -> None:
+    """Serve the photo of `source` (the message itself or the one it replies to), or hint if none."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    ref = photo_ref(source)
+    if ref is None:
+        t = texts(_language(update))
+        await message.reply_text(t.group_hint if message.chat.type != "private" else t.hint_text)
+        return
+    await serve(
+        context,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        user_id=user.id,
+        ref=ref,
+        language=_language(update),
+    )
+
+
+async def on_private_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or a file sent in a private chat."""
+    message = update.effective_message
+    ref = photo_ref(message)
+    if message is not None and ref is not None and ref.is_zip:
+        await message.reply_text(texts(_language(update)).import_usage)
+        return
+    await request_from(update, context, message)
+
+
+async def on_lookalike_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lookalike as a reply to a photo (or on its own: a hint)."""
+    message = update.effective_message
+    await request_from(update, context, message.reply_to_message if message else None)
+
+
+async def on_group_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group photo addressed to the bot: captioned /lookalike or mentioning it. Others are ignored."""
+    message = update.effective_message
+    if message is None or not addressed_to_bot(message.caption or "", context.bot.username):
+        return
+    await request_from(update, context, message)
+
+
+def addressed_to_bot(caption: str, username: str | None) -> bool:
+    """True for a caption that starts with /lookalike (optionally @this_bot) or mentions @this_bot."""
+    name = re.escape(username or "")
+    if re.match(rf"^/lookalike(@{name})?(\s|$)", caption, re.IGNORECASE):
+        return True
+    return bool(username) and re.search(rf"@{name}\b", caption, re.IGNORECASE) is not None
+
+
+async def resume_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After a restart: answer every selfie that was accepted but not answered."""
+    svc = services(context)
+    for job in await svc.jobs.pending():
+        if job.attempts >= MAX_ATTEMPTS:
+            log.warning("giving up on job %s after %s attempts", job.id, job.attempts)
+            await svc.jobs.done(job.id)
+            continue
+        ref = PhotoRef(job.file_id, None, True)
+        context.application.create_task(
+            serve(
+                context,
+                chat_id=job.chat_id,
+                message_id=job.message_id,
+                user_id=job.user_id,
+                ref=ref,
+                language=job.language,
+                job=job,
+            ),
+            name=f"resume-job-{job.id}",
+        )

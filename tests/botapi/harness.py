@@ -1,0 +1,93 @@
+"""Run the real bot (`python -m bot run`) as a subprocess against the stand-in Bot API server.
+
+Used by the end-to-end tests and by bench/bot.py. The bot reads its settings from the environment, exactly
+as in production; only TELEGRAM_BASE_URL / TELEGRAM_BASE_FILE_URL point at 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.botapi.server import FakeBotAPI
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "123456789:AAE-lookalike_TEST-token_0123456789ab"
+
+
+class RunningBot:
+    """A `lookalike run` process; its log (stderr) goes to `log_path`."""
+
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        db: Path,
+        *,
+        admin_ids: str = "",
+        env: dict[str, str] | None = None,
+        ready_timeout: float = 90.0,
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.log_path = db.with_suffix(f".{int(time.time() * 1000)}.log")
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOOKALIKE_", "ADMIN_"))
+        }
+        environment.update(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_BASE_URL=api.base_url,
+            TELEGRAM_BASE_FILE_URL=api.base_file_url,
+            LOOKALIKE_DB=str(db),
+            ADMIN_IDS=admin_ids,
+            PYTHONUNBUFFERED="1",
+        )
+        environment.update(env or {})
+        self._log = self.log_path.open("w", encoding="utf-8")
+        # cwd: a folder with no .env, so only this environment counts
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env={**environment, "PYTHONPATH": str(REPO)},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=db.parent,
+        )
+        self.wait_for_log(lambda text: " ready: " in text, ready_timeout)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_log(self, predicate: Callable[[str], bool], timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log
+            if predicate(text):
+                return text
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{text}")
+            time.sleep(0.05)
+        raise TimeoutError(f"the bot's log never matched:\n{self.log}")
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no cleanup at all."""
+        self.process.kill()
+        self.process.wait(30)
+        self._log.close()
+
+
+def start_api(**kwargs: object) -> FakeBotAPI:
+    """A stand-in server on 127.0.0.1 in its own thread."""
+    return FakeBotAPI(TOKEN, **kwargs).start_in_thread()  # type: ignore[arg-type]
