@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.cli import default_db_path
-from bot.handlers import admin, info, lookalike
+from bot.handlers import admin, games, info, lookalike
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.services import Admission, Services
@@ -35,6 +35,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from engine.pool import FacePool
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
+from store.games import Games
 from store.jobs import Jobs
 
 log = logging.getLogger("bot")
@@ -66,6 +67,7 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     application = builder.build()
     application.bot_data["settings"] = settings
+    application.bot_data["games"] = games.GameTable()
     register_handlers(application)
     return application
 
@@ -77,6 +79,7 @@ def register_handlers(application: Application) -> None:
     add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     album_item = media & _InAlbum() & (private | add_caption)
+    round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
 
     application.add_handlers(
         [
@@ -94,6 +97,12 @@ def register_handlers(application: Application) -> None:
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
+            # group games
+            CommandHandler("game", games.on_game),
+            CommandHandler("endgame", games.on_endgame),
+            CommandHandler("leaderboard", games.on_leaderboard),
+            CommandHandler("twins", games.on_twins),
+            MessageHandler(round_entry, games.on_round_reply),
             # lookalike requests
             CommandHandler("lookalike", lookalike.on_lookalike_command),
             MessageHandler(private & media, lookalike.on_private_photo),
@@ -119,8 +128,22 @@ USER_COMMANDS = {
     "ko": [("start", "시작"), ("help", "사용법"), ("privacy", "보관하는 정보")],
 }
 GROUP_COMMANDS = {
-    "en": [("lookalike", "Reply to a photo: who does it look like?"), ("help", "How it works")],
-    "ko": [("lookalike", "사진에 답장: 누구를 닮았을까?"), ("help", "사용법")],
+    "en": [
+        ("lookalike", "Reply to a photo: who does it look like?"),
+        ("game", "Start a round: /game [NAME]"),
+        ("endgame", "End the round now"),
+        ("twins", "Reply to a group photo: how alike are they?"),
+        ("leaderboard", "This group's winners"),
+        ("help", "How it works"),
+    ],
+    "ko": [
+        ("lookalike", "사진에 답장: 누구를 닮았을까?"),
+        ("game", "게임 시작: /game [이름]"),
+        ("endgame", "게임 끝내기"),
+        ("twins", "단체 사진에 답장: 얼마나 닮았을까?"),
+        ("leaderboard", "이 그룹의 우승자"),
+        ("help", "사용법"),
+    ],
 }
 ADMIN_COMMANDS = {
     "en": [
@@ -185,13 +208,15 @@ async def on_startup(application: Application) -> None:
         gallery=gallery,
         demo=demo,
         pool=pool,
-        jobs=Jobs(gallery.db),
+        jobs=Jobs(gallery),
         admission=Admission(settings.lookalike_queue_limit),
     )
     application.bot_data["services"] = svc
+    application.bot_data["games"].store = Games(gallery)
     await register_commands(application, settings.admin_ids)
     _stop_on_signals(application)
     context = ContextTypes.DEFAULT_TYPE(application)
+    await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
         "ready: @%s, gallery %s (%s celebrities, %s photos), %s %s workers",

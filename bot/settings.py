@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     lookalike_pool: Literal["process", "thread"] = "process"
     lookalike_workers: int | None = Field(default=None, ge=1, le=64)
     lookalike_queue_limit: int = Field(default=32, ge=1, le=10_000)
-    game_round_seconds: int = Field(default=120, ge=10, le=86_400)
+    game_round_seconds: int = Field(default=120, ge=5, le=86_400)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65_535)

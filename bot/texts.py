@@ -66,6 +66,32 @@ class Texts:
     import_bad_zip: str
     # groups
     group_hint: str
+    # games
+    game_groups_only: str
+    game_empty_gallery: str
+    game_started: str
+    game_running: str
+    game_entry: str
+    game_entry_no_face: str
+    game_nobody: str
+    game_result_head: str
+    game_result_line: str
+    game_winner: str
+    game_winners: str
+    game_board_title: str
+    game_board_empty: str
+    game_not_yours: str
+    game_no_round: str
+    game_interrupted: str
+    game_interrupted_result: str
+    leaderboard_head: str
+    leaderboard_line: str
+    leaderboard_empty: str
+    twins_usage: str
+    twins_need_two: str
+    twins_title: str
+    twins_caption: str
+    twins_line: str
 
 
 EN = Texts(
@@ -141,6 +167,35 @@ EN = Texts(
     import_result="Import done: {added} added, {duplicates} already there, {rejected} refused.",
     import_bad_zip="That zip cannot be imported: {reason}.",
     group_hint="Send a photo with the caption /lookalike, or reply /lookalike to a photo.",
+    game_groups_only="Games are played in groups: add me to a group and send /game there.",
+    game_empty_gallery="The gallery is empty: there is nobody to play against yet.",
+    game_started=(
+        "🎮 New round: who looks most like {name}?\n"
+        "Reply to this message with a selfie within {seconds} seconds. Your best photo counts. "
+        "/endgame ends the round early."
+    ),
+    game_running="A round against {name} is already running: {seconds} seconds left. Reply to its message with a selfie!",
+    game_entry="{player}: {similarity:.1f}% like {name} (your best: {best:.1f}%)",
+    game_entry_no_face="{player}: I could not find a face in that photo — try another one.",
+    game_nobody="The round against {name} is over, and nobody played. Start another with /game.",
+    game_result_head="🏁 Round over: who looks most like {name}?",
+    game_result_line="{rank}. {player} — {similarity:.1f}%",
+    game_winner="🏆 {players} wins!",
+    game_winners="🏆 A tie! {players} win!",
+    game_board_title="Who looks most like {name}?",
+    game_board_empty="Nobody played",
+    game_not_yours="Only the player who started the round or a group admin can end it.",
+    game_no_round="No round is running. Start one with /game (or /game NAME).",
+    game_interrupted="The round against {name} was interrupted by a restart of the bot, before anybody played. Start a new one with /game.",
+    game_interrupted_result="The round against {name} was interrupted by a restart of the bot; here is where it stood:",
+    leaderboard_head="🏆 Leaderboard of this group:",
+    leaderboard_line="{rank}. {player} — {wins} wins, best {best:.1f}%",
+    leaderboard_empty="No winners here yet. Start a round with /game!",
+    twins_usage="Reply /twins to a photo with two or more faces (or send an album of two photos captioned /twins).",
+    twins_need_two="I need at least two faces for a twin check; I found {count}.",
+    twins_title="Twin check",
+    twins_caption="Most alike: {a} and {b} — {similarity:.1f}%",
+    twins_line="{a} & {b}: {similarity:.1f}%",
 )
 
 KO = Texts(
@@ -210,6 +265,35 @@ KO = Texts(
     import_result="가져오기 완료: {added}장 추가, {duplicates}장 이미 있음, {rejected}장 거절.",
     import_bad_zip="이 zip은 가져올 수 없어요: {reason}.",
     group_hint="사진에 /lookalike 캡션을 달거나, 사진에 /lookalike 로 답장하세요.",
+    game_groups_only="게임은 그룹에서 해요: 저를 그룹에 초대하고 거기서 /game 을 보내 주세요.",
+    game_empty_gallery="갤러리가 비어 있어서 아직 게임을 할 수 없어요.",
+    game_started=(
+        "🎮 새 게임: {name}와(과) 가장 닮은 사람은?\n"
+        "{seconds}초 안에 이 메시지에 셀카로 답장하세요. 가장 잘 나온 사진이 기록돼요. "
+        "/endgame 으로 일찍 끝낼 수 있어요."
+    ),
+    game_running="{name} 게임이 이미 진행 중이에요: {seconds}초 남았어요. 게임 메시지에 셀카로 답장하세요!",
+    game_entry="{player}: {name}와(과) {similarity:.1f}% 닮음 (최고 기록: {best:.1f}%)",
+    game_entry_no_face="{player}: 사진에서 얼굴을 찾지 못했어요. 다른 사진으로 해 보세요.",
+    game_nobody="{name} 게임이 끝났지만 아무도 참가하지 않았어요. /game 으로 다시 시작하세요.",
+    game_result_head="🏁 게임 끝: {name}와(과) 가장 닮은 사람은?",
+    game_result_line="{rank}. {player} — {similarity:.1f}%",
+    game_winner="🏆 {players} 우승!",
+    game_winners="🏆 동점! {players} 공동 우승!",
+    game_board_title="{name}와(과) 가장 닮은 사람은?",
+    game_board_empty="참가자 없음",
+    game_not_yours="게임을 시작한 사람이나 그룹 관리자만 끝낼 수 있어요.",
+    game_no_round="진행 중인 게임이 없어요. /game (또는 /game 이름) 으로 시작하세요.",
+    game_interrupted="봇이 다시 시작되어 {name} 게임이 중단됐어요 (참가자 없음). /game 으로 새 게임을 시작하세요.",
+    game_interrupted_result="봇이 다시 시작되어 {name} 게임이 중단됐어요. 그때까지의 결과예요:",
+    leaderboard_head="🏆 이 그룹의 순위:",
+    leaderboard_line="{rank}. {player} — {wins}승, 최고 {best:.1f}%",
+    leaderboard_empty="아직 우승자가 없어요. /game 으로 게임을 시작하세요!",
+    twins_usage="얼굴이 둘 이상 나온 사진에 /twins 로 답장하세요 (또는 사진 두 장을 묶어 /twins 캡션으로 보내기).",
+    twins_need_two="닮은꼴 비교에는 얼굴이 둘 이상 필요해요. 찾은 얼굴: {count}개.",
+    twins_title="닮은꼴 비교",
+    twins_caption="가장 닮은 둘: {a}와(과) {b} — {similarity:.1f}%",
+    twins_line="{a} & {b}: {similarity:.1f}%",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

@@ -7,10 +7,12 @@ where it came from. The index is loaded once at open and kept current on every a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +73,7 @@ class Gallery:
         self.path = path
         self.index = FaceIndex()
         self._names: dict[int, str] = {}
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path) -> Gallery:
@@ -186,30 +189,44 @@ class Gallery:
 
     # Writing: each change is one transaction.
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the shared connection: committed if the block ends, rolled back if
+        it raises. A lock keeps the coroutines that share this connection (gallery, jobs, games) from
+        starting a transaction inside another's."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                # The transaction may already be gone (e.g. the failure was BEGIN itself).
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
     async def add_face(self, name: str, face: Face, data_hash: str, source: str = "") -> Added:
         """Store one photo's face under `name` (creating the celebrity); a known hash is a duplicate."""
         display = clean_name(name)
         key = name_key(display)
         now = time.time()
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            async with self._db.execute(
+        async with self.transaction() as db:
+            async with db.execute(
                 "SELECT p.id, c.name FROM photo p JOIN celebrity c ON c.id = p.celebrity_id WHERE p.sha256 = ?",
                 (data_hash,),
             ) as cursor:
                 existing = await cursor.fetchone()
             if existing:
-                await self._db.execute("ROLLBACK")
                 return Added("duplicate", existing[1], existing[0])
             row = await self._celebrity_row(display)
             if row is None:
-                cursor = await self._db.execute(
+                cursor = await db.execute(
                     "INSERT INTO celebrity (name, name_key, created_at) VALUES (?, ?, ?)", (display, key, now)
                 )
                 celeb_id, stored_name = cursor.lastrowid, display
             else:
                 celeb_id, stored_name = row
-            cursor = await self._db.execute(
+            cursor = await db.execute(
                 "INSERT INTO photo (celebrity_id, sha256, embedding, thumbnail, source, added_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -222,10 +239,6 @@ class Gallery:
                 ),
             )
             photo_id = cursor.lastrowid
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._rollback()
-            raise
         assert celeb_id is not None and photo_id is not None
         self._names[celeb_id] = stored_name
         self.index.add(photo_id, celeb_id, face.embedding)
@@ -233,42 +246,32 @@ class Gallery:
 
     async def remove(self, name: str) -> int:
         """Delete a celebrity and its photos; returns how many photos went. Unknown name → GalleryError."""
-        row = await self._celebrity_row(name)
-        if row is None:
-            raise GalleryError("unknown_name", f"no celebrity called {clean_name(name)!r}")
-        celeb_id = row[0]
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = await self._db.execute("DELETE FROM photo WHERE celebrity_id = ?", (celeb_id,))
+        async with self.transaction() as db:
+            row = await self._celebrity_row(name)
+            if row is None:
+                raise GalleryError("unknown_name", f"no celebrity called {clean_name(name)!r}")
+            celeb_id = row[0]
+            cursor = await db.execute("DELETE FROM photo WHERE celebrity_id = ?", (celeb_id,))
             removed = cursor.rowcount
-            await self._db.execute("DELETE FROM celebrity WHERE id = ?", (celeb_id,))
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._rollback()
-            raise
+            await db.execute("DELETE FROM celebrity WHERE id = ?", (celeb_id,))
         self.index.remove_celebrity(celeb_id)
         self._names.pop(celeb_id, None)
         return removed
 
     async def rename(self, old: str, new: str) -> str:
         """Rename a celebrity; returns the stored new name. The new name may differ from the old in case only."""
-        row = await self._celebrity_row(old)
-        if row is None:
-            raise GalleryError("unknown_name", f"no celebrity called {clean_name(old)!r}")
         display = clean_name(new)
-        other = await self._celebrity_row(display)
-        if other is not None and other[0] != row[0]:
-            raise GalleryError("name_taken", f"{other[1]!r} is already in the gallery")
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._db.execute(
+        async with self.transaction() as db:
+            row = await self._celebrity_row(old)
+            if row is None:
+                raise GalleryError("unknown_name", f"no celebrity called {clean_name(old)!r}")
+            other = await self._celebrity_row(display)
+            if other is not None and other[0] != row[0]:
+                raise GalleryError("name_taken", f"{other[1]!r} is already in the gallery")
+            await db.execute(
                 "UPDATE celebrity SET name = ?, name_key = ? WHERE id = ?",
                 (display, name_key(display), row[0]),
             )
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._rollback()
-            raise
         self._names[row[0]] = display
         return display
 
@@ -277,11 +280,6 @@ class Gallery:
         async with self._db.execute(sql, (name_key(name),)) as cursor:
             row = await cursor.fetchone()
         return (row[0], row[1]) if row else None
-
-    async def _rollback(self) -> None:
-        # The transaction may already be gone (e.g. the failure was BEGIN itself).
-        with contextlib.suppress(sqlite3.Error):
-            await self._db.execute("ROLLBACK")
 
     async def integrity_ok(self) -> bool:
         """SQLite's own integrity check, run at start."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import aiosqlite
+from store.gallery import Gallery
 
 MAX_ATTEMPTS = 3  # a photo that failed this often across restarts is dropped, not retried forever
 
@@ -26,31 +26,35 @@ class Job:
 
 
 class Jobs:
-    """The `job` table of the gallery file."""
+    """The `job` table of the gallery file (its writes go through the gallery's transactions)."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    def __init__(self, gallery: Gallery) -> None:
+        self._gallery = gallery
+        self._db = gallery.db
 
     async def add(self, chat_id: int, message_id: int, user_id: int, file_id: str, language: str) -> int:
         """Record an accepted selfie; returns the job id (the same id if this message was recorded before)."""
-        await self._db.execute(
-            "INSERT INTO job (chat_id, message_id, user_id, file_id, language, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-            (chat_id, message_id, user_id, file_id, language, time.time()),
-        )
-        sql = "SELECT id FROM job WHERE chat_id = ? AND message_id = ?"
-        async with self._db.execute(sql, (chat_id, message_id)) as cursor:
-            row = await cursor.fetchone()
+        async with self._gallery.transaction() as db:
+            await db.execute(
+                "INSERT INTO job (chat_id, message_id, user_id, file_id, language, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+                (chat_id, message_id, user_id, file_id, language, time.time()),
+            )
+            sql = "SELECT id FROM job WHERE chat_id = ? AND message_id = ?"
+            async with db.execute(sql, (chat_id, message_id)) as cursor:
+                row = await cursor.fetchone()
         assert row is not None
         return int(row[0])
 
     async def done(self, job_id: int) -> None:
         """The answer was sent (or the job given up): forget it."""
-        await self._db.execute("DELETE FROM job WHERE id = ?", (job_id,))
+        async with self._gallery.transaction() as db:
+            await db.execute("DELETE FROM job WHERE id = ?", (job_id,))
 
     async def attempt(self, job_id: int) -> None:
         """Count one more try (done before retrying after a restart)."""
-        await self._db.execute("UPDATE job SET attempts = attempts + 1 WHERE id = ?", (job_id,))
+        async with self._gallery.transaction() as db:
+            await db.execute("UPDATE job SET attempts = attempts + 1 WHERE id = ?", (job_id,))
 
     async def pending(self) -> list[Job]:
         """Unanswered jobs, oldest first."""

@@ -38,6 +38,33 @@ MIGRATIONS: list[str] = [
         UNIQUE (chat_id, message_id)
     );
     """,
+    # 3: group games: the running round per group, its players' best scores (names and numbers only,
+    # never a photo), and each group's winners
+    """
+    CREATE TABLE game_round (
+        chat_id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL,
+        starter_id INTEGER NOT NULL,
+        celebrity TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT '',
+        ends_at REAL NOT NULL
+    );
+    CREATE TABLE game_entry (
+        chat_id INTEGER NOT NULL REFERENCES game_round(chat_id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        player TEXT NOT NULL,
+        similarity REAL NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE TABLE game_winner (
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        player TEXT NOT NULL,
+        wins INTEGER NOT NULL DEFAULT 0,
+        best_similarity REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    """,
 ]
 
 
