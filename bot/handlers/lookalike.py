@@ -101,6 +101,9 @@ async def serve(
     """Answer one selfie: admission, durable job, download, analysis, collage, reply, job done."""
     svc = services(context)
     t = texts(language)
+    if job is None and (chat_id, message_id) in svc.resumed:
+        log.info("chat %s message %s: delivered again, already taken from the job table", chat_id, message_id)
+        return
     verdict = svc.admission.enter(user_id)
     if verdict != "ok":
         text = t.one_at_a_time if verdict == "again" else t.busy
@@ -108,18 +111,22 @@ async def serve(
         return
     try:
         if job is None:
-            job_id = await svc.jobs.add(chat_id, message_id, user_id, ref.file_id, language)
+            job_id, created = await svc.jobs.add(chat_id, message_id, user_id, ref.file_id, language)
+            if not created:
+                log.info("chat %s message %s: delivered again, already in work", chat_id, message_id)
+                return
         else:
             job_id = job.id
             await svc.jobs.attempt(job.id)
         answer = await _answer_for(context, svc, chat_id, ref, t)
-        try:
-            await send_answer(context, chat_id, message_id, answer)
-        except Forbidden:
-            log.info("chat %s blocked the bot; dropping its answer", chat_id)
-        await svc.jobs.done(job_id)
     finally:
+        # The photo is no longer in work once its answer exists: the user may send the next one.
         svc.admission.leave(user_id)
+    try:
+        await send_answer(context, chat_id, message_id, answer)
+    except Forbidden:
+        log.info("chat %s blocked the bot; dropping its answer", chat_id)
+    await svc.jobs.done(job_id)
 
 
 async def _answer_for(
@@ -197,23 +204,32 @@ def addressed_to_bot(caption: str, username: str | None) -> bool:
 
 
 async def resume_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """After a restart: answer every selfie that was accepted but not answered."""
+    """After a restart: answer every selfie that was accepted but not answered.
+
+    Called from post_init, before the application runs: the answers are scheduled on the job queue, which
+    starts them once it runs and waits for them on a clean stop (tasks made now would be neither).
+    """
     svc = services(context)
+    job_queue = context.application.job_queue
+    assert job_queue is not None
     for job in await svc.jobs.pending():
+        svc.resumed.add((job.chat_id, job.message_id))
         if job.attempts >= MAX_ATTEMPTS:
             log.warning("giving up on job %s after %s attempts", job.id, job.attempts)
             await svc.jobs.done(job.id)
             continue
-        ref = PhotoRef(job.file_id, None, True)
-        context.application.create_task(
-            serve(
-                context,
-                chat_id=job.chat_id,
-                message_id=job.message_id,
-                user_id=job.user_id,
-                ref=ref,
-                language=job.language,
-                job=job,
-            ),
-            name=f"resume-job-{job.id}",
-        )
+        job_queue.run_once(_resume_job, 0, data=job, name=f"resume-job-{job.id}")
+
+
+async def _resume_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert context.job is not None
+    job: Job = context.job.data  # type: ignore[assignment]
+    await serve(
+        context,
+        chat_id=job.chat_id,
+        message_id=job.message_id,
+        user_id=job.user_id,
+        ref=PhotoRef(job.file_id, None, True),
+        language=job.language,
+        job=job,
+    )
