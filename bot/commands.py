@@ -94,7 +94,7 @@ async def cmd_match(args: argparse.Namespace, db: Path) -> int:
                 analysis = models.analyze(photo)
             except ImageError as exc:
                 status = max(status, EXIT_UNREADABLE)
-                _report_error(args, _error(photo, exc.code, exc.message))
+                _report_error(args, _error(photo, *_json_error(exc)))
                 continue
             if not analysis.faces:
                 if status == EXIT_OK:
@@ -117,6 +117,13 @@ async def cmd_match(args: argparse.Namespace, db: Path) -> int:
 
 def gallery_note(gallery: Gallery, lang: str) -> str:
     return texts(lang).gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
+
+
+def _json_error(exc: ImageError) -> tuple[str, str]:
+    """The JSON contract's codes are no_face, bad_image and not_found: too large is a bad image."""
+    if exc.code == "too_large":
+        return "bad_image", f"too large: {exc.message}"
+    return exc.code, exc.message
 
 
 def _report_error(args: argparse.Namespace, error: dict) -> None:

@@ -193,4 +193,5 @@ def test_a_huge_or_bomb_photo_is_refused_with_status_4(tmp_path) -> None:
     bomb.write_bytes(buffer.getvalue())
     result = lookalike("match", str(bomb), "--json", cwd=tmp_path)
     assert result.returncode == 4
-    assert json_lines(result.stdout)[0]["error"]["code"] == "too_large"
+    error = json_lines(result.stdout)[0]["error"]
+    assert error["code"] == "bad_image" and error["message"].startswith("too large")
