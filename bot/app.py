@@ -78,7 +78,7 @@ def register_handlers(application: Application) -> None:
     media = filters.PHOTO | filters.Document.ALL
     add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    album_item = media & _InAlbum() & (private | add_caption)
+    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
     round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
 
     application.add_handlers(
@@ -113,6 +113,8 @@ def register_handlers(application: Application) -> None:
         ],
         group=0,
     )
+    # Group -1 runs first and answers nothing: it only notes album items for /twins.
+    application.add_handler(MessageHandler(media & _InAlbum(), games.on_album_item, block=False), group=-1)
     application.add_error_handler(on_error)
 
 

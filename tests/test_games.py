@@ -180,6 +180,27 @@ def test_games_speak_korean_to_korean_players(api, bot) -> None:
     )
 
 
+def test_twins_on_an_album_of_two_photos(api, bot) -> None:
+    ann = User(91, "Ann")
+    album = [photo("barack_obama/obama.jpg"), photo("barack_obama/test_obama1.jpg")]
+    mark = len(api.sent)
+    api.send_album(ann, album, caption="/twins")
+    result = api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=60)[0]
+    lines = result["caption"].splitlines()
+    assert result["method"] == "sendPhoto" and lines[0].startswith("Most alike: A and B")
+    assert percent(lines[0]) > 80  # the same man in two photos
+
+    # in a group where the bot is an admin it sees every album item, so /twins can answer a reply to one
+    friends = group(-2008, "Admins")
+    api.set_chat_admins(friends.id, [ann.id, api.bot_id])
+    items = api.send_album(
+        ann, [photo("joe_biden/biden.jpg"), photo("rose_leslie/rose_leslie_img1.jpg")], chat=friends
+    )
+    api.wait_for_request_sync("getUpdates", timeout=10)
+    result = next_in(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=items[1]))
+    assert result["method"] == "sendPhoto" and percent(result["caption"]) < 30
+
+
 def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_it(api, bot, db) -> None:
     friends = group(-2006, "Regulars")
     ann, bob = User(81, "Ann"), User(82, "Bob")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -118,6 +118,7 @@ async def _add_ref(context: ContextTypes.DEFAULT_TYPE, name: str, ref: PhotoRef)
 
 
 ADD_CAPTION = re.compile(r"^/add(@\w+)?(\s|$)", re.IGNORECASE)
+TWINS_CAPTION = re.compile(r"^/twins(@\w+)?(\s|$)", re.IGNORECASE)
 
 
 @admins_only
@@ -166,6 +167,7 @@ async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.handlers.games import twins_from
     from bot.handlers.lookalike import request_from
 
     assert context.job is not None
@@ -179,6 +181,10 @@ async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
     caption = next((u.effective_message.caption for u in updates if u.effective_message.caption), "")  # type: ignore[union-attr]
     if ADD_CAPTION.match(caption or ""):
         await _add_album(first, context, argument(caption), updates)
+        return
+    if TWINS_CAPTION.match(caption or ""):
+        refs = [r for r in (photo_ref(u.effective_message) for u in updates) if r is not None]
+        await twins_from(first, context, refs, several_photos=True)
         return
     first_message = first.effective_message
     if first_message is not None and first_message.chat.type == "private":
@@ -349,7 +355,3 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(refusals) > SHOWN_REFUSALS:
         lines.append(f"… +{len(refusals) - SHOWN_REFUSALS}")
     await reply(update, "\n".join(lines))
-
-
-def is_album_item(message: Message | None) -> bool:
-    return message is not None and message.media_group_id is not None

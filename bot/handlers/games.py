@@ -38,6 +38,7 @@ from store.names import InvalidName
 log = logging.getLogger(__name__)
 
 MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
+ALBUM_MEMORY_SECONDS = 15 * 60  # how long the file ids of an album's items are remembered for /twins
 
 
 @dataclass
@@ -57,6 +58,22 @@ class GameTable:
         self.live: dict[int, Live] = {}
         self.round_messages: dict[int, int] = {}  # chat id → the round message players reply to
         self.locks: dict[int, asyncio.Lock] = {}
+        # (chat id, media group id) → (when, the items' photos): Telegram file ids only, never the photos
+        self.albums: dict[tuple[int, str], tuple[float, list[PhotoRef]]] = {}
+
+    def remember_album_item(self, chat_id: int, group_id: str, ref: PhotoRef) -> None:
+        now = time.monotonic()
+        for key, (seen, _) in list(self.albums.items()):
+            if now - seen > ALBUM_MEMORY_SECONDS:
+                del self.albums[key]
+        _, refs = self.albums.setdefault((chat_id, group_id), (now, []))
+        if ref not in refs:
+            refs.append(ref)
+
+    def album(self, chat_id: int, group_id: str | None) -> list[PhotoRef]:
+        if group_id is None:
+            return []
+        return list(self.albums.get((chat_id, group_id), (0.0, []))[1])
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self.locks.setdefault(chat_id, asyncio.Lock())
@@ -364,11 +381,24 @@ async def on_twins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    ref = photo_ref(message.reply_to_message) or (photo_ref(message) if message.photo else None)
+    replied = message.reply_to_message
+    album = table(context).album(message.chat_id, replied.media_group_id if replied else None)
+    if len(album) >= 2:
+        await twins_from(update, context, album, several_photos=True)
+        return
+    ref = photo_ref(replied)
     if ref is None:
         await reply(update, texts_for(update).twins_usage)
         return
     await twins_from(update, context, [ref], several_photos=False)
+
+
+async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remember which photos belong to an album (for /twins as a reply to one of them); answers nothing."""
+    message = update.effective_message
+    ref = photo_ref(message)
+    if message is not None and message.media_group_id is not None and ref is not None:
+        table(context).remember_album_item(message.chat_id, message.media_group_id, ref)
 
 
 async def twins_from(
