@@ -30,6 +30,7 @@ from bot.cli import default_db_path
 from bot.handlers import admin, games, info, lookalike
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
+from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
 from engine.pool import FacePool
@@ -217,6 +218,10 @@ async def on_startup(application: Application) -> None:
     application.bot_data["games"].store = Games(gallery)
     await register_commands(application, settings.admin_ids)
     _stop_on_signals(application)
+    if settings.lookalike_lag_report:
+        monitor = LagMonitor()
+        monitor.start()
+        application.bot_data["lag"] = monitor
     context = ContextTypes.DEFAULT_TYPE(application)
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
@@ -257,6 +262,10 @@ async def on_shutdown(application: Application) -> None:
     svc: Services | None = application.bot_data.get("services")
     if svc is None:
         return
+    monitor: LagMonitor | None = application.bot_data.get("lag")
+    if monitor is not None and svc.settings.lookalike_lag_report:
+        await monitor.stop()
+        monitor.write(svc.settings.lookalike_lag_report)
     await asyncio.to_thread(svc.pool.close)
     await svc.demo.close()
     await svc.gallery.close()

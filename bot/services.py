@@ -54,6 +54,9 @@ class Services:
     jobs: Jobs
     admission: Admission
     albums: dict[str, list] = field(default_factory=dict)
+    # (chat, message) of the selfies the job table took over at start: answered (or given up) from there,
+    # so their updates, if Telegram delivers them again, are ignored rather than answered twice.
+    resumed: set[tuple[int, int]] = field(default_factory=set)
 
     def active_gallery(self) -> Gallery:
         """The real gallery once it has photos; the shipped demo gallery until then."""

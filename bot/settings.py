@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65_535)
     webhook_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    lookalike_lag_report: Path | None = None  # write event-loop lag figures here at shutdown
 
     @field_validator("telegram_bot_token")
     @classmethod

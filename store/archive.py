@@ -6,9 +6,11 @@ a cap per file, no absolute or `..` paths, no links, no nested archives, no encr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -90,10 +92,14 @@ def _refusal(member: zipfile.ZipInfo, root: Path) -> str | None:
 
 
 def _copy_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, cap: int) -> int:
-    """Stream one entry to `target`, stopping past `cap` bytes (a header may lie about the size)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Stream one entry to `target`, stopping past `cap` bytes (a header may lie about the size).
+
+    Anything that goes wrong with one entry (a corrupt stream, a name too long for the file system) is
+    that entry's refusal, never an error of the whole import.
+    """
     written = 0
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(member) as source, target.open("wb") as out:
             while chunk := source.read(1024 * 1024):
                 written += len(chunk)
@@ -101,9 +107,14 @@ def _copy_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path
                     raise ArchiveError("too large")
                 out.write(chunk)
     except ArchiveError:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        target.unlink(missing_ok=True)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+        _discard(target)
         raise ArchiveError("damaged") from exc
     return written
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):  # e.g. a name too long to have been created at all
+        path.unlink(missing_ok=True)

@@ -32,19 +32,23 @@ class Jobs:
         self._gallery = gallery
         self._db = gallery.db
 
-    async def add(self, chat_id: int, message_id: int, user_id: int, file_id: str, language: str) -> int:
-        """Record an accepted selfie; returns the job id (the same id if this message was recorded before)."""
+    async def add(
+        self, chat_id: int, message_id: int, user_id: int, file_id: str, language: str
+    ) -> tuple[int, bool]:
+        """Record an accepted selfie; returns the job id and whether the row is new (False: this message
+        was recorded before, e.g. Telegram delivered its update again — it is answered from that row)."""
         async with self._gallery.transaction() as db:
-            await db.execute(
+            async with db.execute(
                 "INSERT INTO job (chat_id, message_id, user_id, file_id, language, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
                 (chat_id, message_id, user_id, file_id, language, time.time()),
-            )
+            ) as inserted:
+                created = inserted.rowcount == 1
             sql = "SELECT id FROM job WHERE chat_id = ? AND message_id = ?"
             async with db.execute(sql, (chat_id, message_id)) as cursor:
                 row = await cursor.fetchone()
         assert row is not None
-        return int(row[0])
+        return int(row[0]), created
 
     async def done(self, job_id: int) -> None:
         """The answer was sent (or the job given up): forget it."""

@@ -18,9 +18,9 @@ class InvalidName(ValueError):
 
 def clean_name(raw: str) -> str:
     """An admin's raw name → the stored display name. Raises `InvalidName` if nothing usable is left."""
-    text = unicodedata.normalize("NFC", raw)
-    kept = "".join(" " if ch.isspace() else ch for ch in text if _visible(ch))
-    name = " ".join(kept.split())
+    kept = "".join(" " if ch.isspace() else ch for ch in raw if _visible(ch))
+    # NFC after dropping the invisible characters: one between a letter and its accent blocked composing
+    name = " ".join(unicodedata.normalize("NFC", kept).split())
     if not name:
         raise InvalidName("the name is empty")
     if len(name) > MAX_NAME_CHARS:
@@ -29,8 +29,12 @@ def clean_name(raw: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The comparison key of a name: case- and normalisation-insensitive."""
-    return unicodedata.normalize("NFKC", clean_name(name)).casefold()
+    """The comparison key of a name: case- and normalisation-insensitive.
+
+    Normalised again after case folding, which can leave a decomposed form: "ΐ" folds to ι + ̈ + ́ while
+    its capital folds to ϊ + ́.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", clean_name(name)).casefold())
 
 
 def _visible(ch: str) -> bool:

@@ -265,7 +265,7 @@ async def on_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     pages = (len(celebrities) + LIST_PAGE - 1) // LIST_PAGE
     wanted = argument(update.effective_message.text if update.effective_message else "")
-    page = min(max(int(wanted), 1), pages) if wanted.isdigit() else 1
+    page = min(max(int(wanted), 1), pages) if wanted.isdecimal() else 1  # not isdigit: int("²") fails
     shown = celebrities[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     lines = [t.list_head.format(count=len(celebrities), page=page, pages=pages)]
     lines += [t.list_line.format(name=c.name, photos=c.photos) for c in shown]
