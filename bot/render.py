@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from bot.texts import Texts
-from engine.collage import CollageText, Tile, render_collage
+from engine.collage import CollageText, Tile, render_board, render_collage, render_pairs
 from engine.embedding_map import pca_2d, render_map
 from engine.faces import Face
 from store.gallery import Gallery, Match
@@ -32,37 +33,64 @@ def face_image(jpeg: bytes | None) -> Image.Image:
     return Image.open(io.BytesIO(jpeg)).convert("RGB")
 
 
-async def match_tiles(gallery: Gallery, ranking: Sequence[Match]) -> list[Tile]:
+@dataclass(frozen=True)
+class Card:
+    """A collage tile whose picture is still JPEG bytes: cheap to hand to a worker process to draw."""
+
+    jpeg: bytes | None
+    name: str
+    distance: float | None = None
+    similarity: float | None = None
+    rank: int | None = None
+
+    def tile(self) -> Tile:
+        return Tile(face_image(self.jpeg), self.name, self.distance, self.similarity, self.rank)
+
+
+# Runs a drawing function somewhere off the event loop: asyncio.to_thread, or the bot's FacePool.run (a
+# process: drawing holds the GIL for part of its time, which would stall the bot's loop in a thread).
+Draw = Callable[..., Awaitable[bytes]]
+
+
+async def match_cards(gallery: Gallery, ranking: Sequence[Match]) -> list[Card]:
     """Each match with its nearest photo's thumbnail."""
     return [
-        Tile(
-            image=face_image(await gallery.thumbnail(m.photo_id)),
-            name=m.name,
-            distance=m.distance,
-            similarity=m.similarity,
-            rank=rank,
-        )
+        Card(await gallery.thumbnail(m.photo_id), m.name, m.distance, m.similarity, rank)
         for rank, m in enumerate(ranking, start=1)
     ]
 
 
 async def collage_for(
-    gallery: Gallery, faces: Sequence[Face], rankings: Sequence[Sequence[Match]], t: Texts, footer: str = ""
+    gallery: Gallery,
+    faces: Sequence[Face],
+    rankings: Sequence[Sequence[Match]],
+    t: Texts,
+    footer: str = "",
+    draw: Draw = asyncio.to_thread,
 ) -> bytes:
     """One JPEG: for each face (largest first, at most MAX_STACKED) the face beside its lookalikes.
 
-    Thumbnails come from the gallery here; the drawing runs in a thread (Pillow releases the GIL for most
-    of it), so the bot's event loop is not held up.
+    Thumbnails come from the gallery here; the drawing is done by `draw`, off the event loop.
     """
-    text = collage_text(t, footer)
     pairs = list(zip(faces, rankings, strict=True))[:MAX_STACKED]
-    boards = [(face_image(face.thumbnail), await match_tiles(gallery, ranking)) for face, ranking in pairs]
-    return await asyncio.to_thread(_draw_stacked, boards, text)
+    boards = [(face.thumbnail, await match_cards(gallery, ranking)) for face, ranking in pairs]
+    return await draw(draw_collages, boards, collage_text(t, footer))
 
 
-def _draw_stacked(boards: list[tuple[Image.Image, list[Tile]]], text: CollageText) -> bytes:
-    parts = [render_collage(face, tiles, text) for face, tiles in boards]
+def draw_collages(boards: list[tuple[bytes | None, list[Card]]], text: CollageText) -> bytes:
+    """Each (face, matches) board drawn, stacked into one JPEG."""
+    parts = [render_collage(face_image(face), [c.tile() for c in cards], text) for face, cards in boards]
     return parts[0] if len(parts) == 1 else stack_jpegs(parts)
+
+
+def draw_board(target: Card, entries: list[Card], text: CollageText) -> bytes:
+    """A game's final board."""
+    return render_board(target.tile(), [c.tile() for c in entries], text)
+
+
+def draw_pairs(pairs: list[tuple[Card, Card]], text: CollageText) -> bytes:
+    """A twin check's pairs."""
+    return render_pairs([(a.tile(), b.tile()) for a, b in pairs], text)
 
 
 def stack_jpegs(parts: Sequence[bytes]) -> bytes:

@@ -13,15 +13,17 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal
+from typing import Literal, TypeVar
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
 
 log = logging.getLogger(__name__)
 
 PoolKind = Literal["process", "thread"]
+T = TypeVar("T")
 
 
 class Busy(Exception):
@@ -95,6 +97,15 @@ class FacePool:
         finally:
             self._pending -= 1
 
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Run any picklable function in a worker (drawing collages: CPU work kept off the event loop)."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, func, *args)
+        except BrokenProcessPool as exc:
+            self._restart()
+            raise WorkerCrashed("a worker died") from exc
+
     def _restart(self) -> None:
         """Replace a broken process pool (a worker was killed or crashed inside dlib)."""
         broken = self._executor
@@ -109,6 +120,5 @@ class FacePool:
 
 
 def _noop() -> None:
-    _analyze_ready = getattr(_worker, "models", None)
-    if _analyze_ready is None:
+    if getattr(_worker, "models", None) is None:
         _init_worker()

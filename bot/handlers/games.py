@@ -23,11 +23,11 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot.handlers.info import reply, texts_for
-from bot.render import face_image
+from bot.render import Card, draw_board, draw_pairs
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
-from engine.collage import CollageText, Tile, render_board, render_pairs
+from engine.collage import CollageText
 from engine.faces import Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
@@ -305,17 +305,12 @@ async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None
             "sendMessage",
         )
         return
-    target = Tile(image=face_image(live.target_face), name=round_.celebrity)
-    tiles = [
-        Tile(
-            image=face_image(live.faces.get(p.entry.user_id)),
-            name=p.entry.player,
-            similarity=p.entry.similarity,
-            rank=p.rank,
-        )
+    target = Card(live.target_face, round_.celebrity)
+    cards = [
+        Card(live.faces.get(p.entry.user_id), p.entry.player, None, p.entry.similarity, p.rank)
         for p in placed
     ]
-    board = await asyncio.to_thread(render_board, target, tiles, board_text(t, round_.celebrity))
+    board = await services(context).pool.run(draw_board, target, cards, board_text(t, round_.celebrity))
     await with_retries(
         lambda: context.bot.send_photo(
             chat_id, board, caption=caption, reply_parameters=reply_to(round_.message_id)
@@ -455,15 +450,12 @@ async def _send_pairs(
         distance = distance_between(a.embedding, b.embedding)
         pairs.append((similarity(distance), distance, i, j))
     pairs.sort(reverse=True)
-    tiles = [
-        (
-            Tile(image=face_image(faces[i].thumbnail), name=labels[i], distance=d, similarity=s),
-            Tile(image=face_image(faces[j].thumbnail), name=labels[j]),
-        )
+    cards = [
+        (Card(faces[i].thumbnail, labels[i], d, s), Card(faces[j].thumbnail, labels[j]))
         for s, d, i, j in pairs
     ]
     text = CollageText(title=t.twins_title, you="", distance=t.distance, similarity=t.similarity)
-    picture = await asyncio.to_thread(render_pairs, tiles, text)
+    picture = await services(context).pool.run(draw_pairs, cards, text)
     best_s, _, best_i, best_j = pairs[0]
     lines = [t.twins_caption.format(a=labels[best_i], b=labels[best_j], similarity=best_s), ""]
     lines += [t.twins_line.format(a=labels[i], b=labels[j], similarity=s) for s, _, i, j in pairs]
