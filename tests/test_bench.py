@@ -1,0 +1,40 @@
+"""Smoke test of bench/run.py: a --quick run ends with one JSON line holding every required figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.paths import REPO
+
+REQUIRED = {
+    "ranking": {"n", "ms", "stream_ms", "faiss_flat_ms", "ms_100k", "seed_sort_ms_100k"},
+    "pipeline": {"photos", "workers", "project_per_s", "seed_1core_per_s"},
+    "bot": {"photos", "loop_lag_p99_ms", "p50_s"},
+    "startup": {"s_100k", "rss_mb_1m"},
+    "ratios": {"rank_vs_stream", "rank_vs_faiss", "seed_sort_vs_rank_100k", "project_vs_seed"},
+}
+
+
+@pytest.mark.timeout(180)
+def test_quick_bench_prints_every_required_key_as_json() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(REQUIRED) <= set(report)
+    for section, keys in REQUIRED.items():
+        assert keys <= set(report[section]), f"{section} lacks {keys - set(report[section])}"
+    ranking, pipeline = report["ranking"], report["pipeline"]
+    assert ranking["n"] == 100_000 and ranking["ms"] > 0 and ranking["stream_ms"] > 0
+    assert pipeline["photos"] >= 1 and pipeline["project_per_s"] > 0 and pipeline["seed_1core_per_s"] > 0
+    assert report["startup"]["s_100k"] > 0 and report["startup"]["rss_mb_1m"] is None  # skipped in quick
+    assert isinstance(report["ratios"]["rank_vs_stream_ok"], bool)
