@@ -366,3 +366,35 @@ def test_sigterm_finishes_the_work_in_progress_and_exits_0(tmp_path) -> None:
         assert TOKEN not in log and quote(TOKEN, safe="") not in log  # not even at DEBUG level
     finally:
         api.stop_thread()
+
+
+def test_webhook_mode_serves_users_and_checks_the_secret(tmp_path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = start_api()
+    try:
+        bot = RunningBot(
+            api,
+            tmp_path / "g.sqlite",
+            env={
+                "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+                "WEBHOOK_LISTEN": "127.0.0.1",
+                "WEBHOOK_PORT": str(port),
+                "WEBHOOK_SECRET": "s3cret-token",
+            },
+        )
+        ann = User(40, "Ann")
+        reply = answer(api, 40, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
+        assert image_of(reply) and reply["caption"].splitlines()[1].startswith("1. Barack Obama")
+        assert not api.calls("getUpdates")  # delivered by the webhook, not by polling
+        forged = httpx.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1}, timeout=10)
+        assert forged.status_code == 403  # no secret token: not from Telegram
+        assert bot.stop() == 0
+        assert "Traceback" not in bot.log and TOKEN not in bot.log
+    finally:
+        api.stop_thread()

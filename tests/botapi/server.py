@@ -34,8 +34,10 @@ What it covers
 Where it deliberately differs from Telegram
 -------------------------------------------
 * One bot, one process, everything in memory; updates never expire (Telegram keeps them 24 h).
-* No webhooks (setWebhook answers 400), inline mode, payments, channels, topics, or flood control
-  (inject 429s instead). Inline messages (``inline_message_id``) are not supported.
+* Webhooks over plain HTTP only (setWebhook takes any URL; no certificates, no IP checks): while one
+  is set, updates are POSTed to it one at a time (with ``X-Telegram-Bot-Api-Secret-Token``) and
+  getUpdates answers 409, as Telegram does. No inline mode, payments, channels, topics, or flood
+  control (inject 429s instead). Inline messages (``inline_message_id``) are not supported.
 * Sending by URL (``photo="https://..."``) is rejected: the stand-in never fetches from the internet.
 * Photos get two sizes (<= 320 px and <= 1280 px) instead of Telegram's three or four; JPEG quality
   and therefore byte sizes differ. File ids are random strings, not Telegram's encoded ids, and every
@@ -820,6 +822,8 @@ class FakeBotAPI:
         self.requests: list[JSONDict] = []
         self.deleted: list[tuple[int, int]] = []
         self._updates: list[JSONDict] = []
+        self._webhook: tuple[str, str | None] | None = None  # (url, secret token) while one is set
+        self._webhook_task: asyncio.Task[None] | None = None
         self._next_update_id = first_update_id
         self._poll_generation = 0
         self._messages: dict[tuple[int, int], JSONDict] = {}
@@ -891,6 +895,9 @@ class FakeBotAPI:
         if runner is None:
             return
         self._closing = True
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            self._webhook_task = None
         self._fire_signals()
         self._runner = None
         await runner.cleanup()
@@ -1483,6 +1490,11 @@ class FakeBotAPI:
         }
 
     async def _get_updates(self, call: Call) -> list[JSONDict]:
+        if self._webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            )
         offset = call.integer("offset", 0) or 0
         limit = min(max(call.integer("limit", 100) or 100, 1), 100)
         timeout = max(call.number("timeout", 0.0), 0.0)
@@ -1515,13 +1527,51 @@ class FakeBotAPI:
     def _delete_webhook(self, call: Call) -> bool:
         if call.flag("drop_pending_updates"):
             self._updates.clear()
+        self._webhook = None
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            self._webhook_task = None
         return True
 
     def _get_webhook_info(self, call: Call) -> JSONDict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        url = self._webhook[0] if self._webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
 
     def _set_webhook(self, call: Call) -> bool:
-        raise _bad_request("webhooks are not supported by the stand-in server; use getUpdates")
+        url = call.text("url") or ""
+        if not url:
+            return self._delete_webhook(call)
+        if not url.startswith(("http://", "https://")):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if call.flag("drop_pending_updates"):
+            self._updates.clear()
+        self._webhook = (url, call.text("secret_token"))
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_to_webhook())
+        return True
+
+    async def _deliver_to_webhook(self) -> None:
+        """POST pending updates to the webhook one at a time; an update is confirmed by a 2xx answer."""
+        import aiohttp
+
+        assert self._update_signal is not None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            while self._webhook is not None and not self._closing:
+                if not self._updates:
+                    await self._update_signal.wait(1.0)
+                    continue
+                url, secret = self._webhook
+                update = self._updates[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                try:
+                    async with session.post(url, json=update, headers=headers) as answer:
+                        delivered = 200 <= answer.status < 300
+                except (aiohttp.ClientError, TimeoutError):
+                    delivered = False
+                if delivered:
+                    self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                else:
+                    await asyncio.sleep(0.5)
 
     def _get_file(self, call: Call) -> JSONDict:
         stored = self._files.get(call.text("file_id") or "")
