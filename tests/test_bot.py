@@ -398,3 +398,38 @@ def test_webhook_mode_serves_users_and_checks_the_secret(tmp_path) -> None:
         assert "Traceback" not in bot.log and TOKEN not in bot.log
     finally:
         api.stop_thread()
+
+
+def test_a_long_gallery_list_is_paged(tmp_path) -> None:
+    import asyncio
+
+    import numpy as np
+
+    from engine.faces import Face
+    from store.gallery import Gallery
+
+    async def seed(db: Path) -> None:
+        rng = np.random.default_rng(5)
+        thumbnail = face("barack_obama/obama_small.jpg").read_bytes()
+        async with await Gallery.open(db) as gallery:
+            for n in range(45):
+                embedding = rng.normal(0, 0.1, 128).astype(np.float32)
+                await gallery.add_face(
+                    f"Celebrity {n:02d}", Face((0, 10, 10, 0), embedding, thumbnail), f"hash{n}"
+                )
+
+    db = tmp_path / "g.sqlite"
+    asyncio.run(seed(db))
+    api = start_api()
+    try:
+        bot = RunningBot(api, db, admin_ids=str(ADMIN.id))
+        first = _admin_says(api, ADMIN, lambda: api.send_text(ADMIN, "/list")).splitlines()
+        assert first[0] == "Celebrities (45), page 1 of 2:" and first[-1] == "More: /list 2"
+        assert first[1] == "Celebrity 00 — 1 photos" and len(first) == 1 + 40 + 1
+        second = _admin_says(api, ADMIN, lambda: api.send_text(ADMIN, "/list 2")).splitlines()
+        assert second[0] == "Celebrities (45), page 2 of 2:" and second[1:] == [
+            f"Celebrity {n} — 1 photos" for n in range(40, 45)
+        ]
+        assert bot.stop() == 0
+    finally:
+        api.stop_thread()
