@@ -229,26 +229,28 @@ async def cmd_list(args: argparse.Namespace, db: Path) -> int:
     return EXIT_OK
 
 
-async def cmd_remove(args: argparse.Namespace, db: Path) -> int:
+@contextlib.asynccontextmanager
+async def existing_gallery(db: Path) -> AsyncIterator[Gallery]:
+    """The gallery file, which must exist; a refused change (unknown or bad name) becomes a CliError."""
     if not db.is_file():
         raise CliError(f"no gallery at {db}", 1)
     async with writable_gallery(db) as gallery:
         try:
-            removed = await gallery.remove(args.name)
+            yield gallery
         except (GalleryError, InvalidName) as exc:
             raise CliError(str(exc), 1) from None
+
+
+async def cmd_remove(args: argparse.Namespace, db: Path) -> int:
+    async with existing_gallery(db) as gallery:
+        removed = await gallery.remove(args.name)
     print(f"removed {args.name} ({removed} photos)")
     return EXIT_OK
 
 
 async def cmd_rename(args: argparse.Namespace, db: Path) -> int:
-    if not db.is_file():
-        raise CliError(f"no gallery at {db}", 1)
-    async with writable_gallery(db) as gallery:
-        try:
-            new = await gallery.rename(args.old, args.new)
-        except (GalleryError, InvalidName) as exc:
-            raise CliError(str(exc), 1) from None
+    async with existing_gallery(db) as gallery:
+        new = await gallery.rename(args.old, args.new)
     print(f"renamed {args.old} to {new}")
     return EXIT_OK
 

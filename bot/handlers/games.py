@@ -15,7 +15,9 @@ import logging
 import random
 import string
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 from telegram import Message, Update, User
@@ -36,6 +38,7 @@ from store.games import Entry, Games, Placed, Round
 from store.names import InvalidName
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
 ALBUM_MEMORY_SECONDS = 15 * 60  # how long the file ids of an album's items are remembered for /twins
@@ -115,6 +118,29 @@ def board_text(t: Texts, celebrity: str) -> CollageText:
         footer="",
         empty=t.game_board_empty,
     )
+
+
+async def admitted(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, work: Coroutine[Any, Any, T]
+) -> tuple[bool, T]:
+    """Run photo work under the user's admission slot; on refusal or failure, say why and return (False, None)."""
+    t = texts_for(update)
+    user = update.effective_user
+    svc = services(context)
+    verdict = svc.admission.enter(user.id if user else 0)
+    if verdict != "ok":
+        work.close()
+        await reply(update, t.one_at_a_time if verdict == "again" else t.busy)
+        return False, None  # type: ignore[return-value]
+    try:
+        return True, await work
+    except (ImageError, WorkerCrashed, TelegramError):
+        await reply(update, t.unreadable)
+    except Busy:
+        await reply(update, t.busy)
+    finally:
+        svc.admission.leave(user.id if user else 0)
+    return False, None  # type: ignore[return-value]
 
 
 # /game
@@ -202,26 +228,14 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if round_ is not None:
             await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
         return
-    svc = services(context)
-    verdict = svc.admission.enter(user.id)
-    if verdict != "ok":
-        await reply(update, t.one_at_a_time if verdict == "again" else t.busy)
+    done, face = await admitted(update, context, _entry_face(context, message.chat_id, ref))
+    if not done:
         return
-    try:
-        face = await _entry_face(context, message.chat_id, ref)
-    except (ImageError, WorkerCrashed, TelegramError):
-        await reply(update, t.unreadable)
-        return
-    except Busy:
-        await reply(update, t.busy)
-        return
-    finally:
-        svc.admission.leave(user.id)
     player = player_name(user)
     if face is None:
         await reply(update, t.game_entry_no_face.format(player=player))
         return
-    score = similarity(min(distance_between(face.embedding, target) for target in live.target))
+    score = similarity(min((distance_between(face.embedding, t) for t in live.target), default=9.0))
     if games.live.get(message.chat_id) is not live:  # the round ended while this entry was in work
         return
     best = await games.store.record(message.chat_id, Entry(user.id, player, score))
@@ -404,21 +418,9 @@ async def twins_from(
     user = update.effective_user
     assert message is not None and user is not None
     t = texts_for(update)
-    svc = services(context)
-    verdict = svc.admission.enter(user.id)
-    if verdict != "ok":
-        await reply(update, t.one_at_a_time if verdict == "again" else t.busy)
+    done, faces = await admitted(update, context, _twin_faces(context, message.chat_id, refs, several_photos))
+    if not done:
         return
-    try:
-        faces = await _twin_faces(context, message.chat_id, refs, several_photos)
-    except (ImageError, WorkerCrashed, TelegramError):
-        await reply(update, t.unreadable)
-        return
-    except Busy:
-        await reply(update, t.busy)
-        return
-    finally:
-        svc.admission.leave(user.id)
     if len(faces) < 2:
         await reply(update, t.twins_need_two.format(count=len(faces)))
         return
