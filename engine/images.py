@@ -80,6 +80,9 @@ def decode_photo(source: bytes | str | Path) -> Photo:
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
+            # Pillow warns about harmless damage (corrupt EXIF, odd TIFF tags) on stderr, which would break
+            # the bot's one-line log; the damage that matters raises. Bomb warnings are errors here.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_header(image)

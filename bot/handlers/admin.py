@@ -5,6 +5,7 @@ nothing changes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
@@ -333,7 +334,7 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     with tempfile.TemporaryDirectory(prefix="lookalike-import-") as folder:
         try:
-            unpacked = unpack_photos(data, Path(folder))
+            unpacked = await asyncio.to_thread(unpack_photos, data, Path(folder))  # up to 512 MB written
         except ArchiveError as exc:
             await reply(update, t.import_bad_zip.format(reason=exc))
             return

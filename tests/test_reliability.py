@@ -1,0 +1,618 @@
+"""Reliability end to end: bursts, floods, Telegram's faults, crashes, hostile input, backups while running.
+
+Each test runs the real bot (`python -m bot run`) as a subprocess against its own stand-in Bot API server.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import itertools
+import json
+import os
+import re
+import sqlite3
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.botapi import FakeBotAPI, User
+from tests.botapi.harness import REPO, RunningBot, start_api
+from tests.paths import face
+
+ADMIN = User(900, "Admin", "en")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+SMALL_SELFIES = (
+    "barack_obama/obama-240p.jpg",
+    "barack_obama/obama_small.jpg",
+    "rose_leslie/rose_leslie_img2.jpg",
+)
+CELEBRITIES = {
+    "Joe Biden": "joe_biden/biden.jpg",
+    "Rose Leslie": "rose_leslie/rose_leslie_img1.jpg",
+    "Kit Harington": "kit_harington/kit_harington_john1.jpeg",
+}
+
+
+def photo(relative: str) -> bytes:
+    return face(relative).read_bytes()
+
+
+def answer(api: FakeBotAPI, chat_id: int, action: Callable[[], object], timeout: float = 60) -> dict:
+    """Do something as a user and return the bot's next message in that chat."""
+    mark = len(api.sent)
+    action()
+    return api.wait_for_sent_sync(chat_id=chat_id, start=mark, timeout=timeout)[0]
+
+
+def says(api: FakeBotAPI, user: User, action: Callable[[], object], timeout: float = 60) -> str:
+    return answer(api, user.id, action, timeout)["text"]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    server = start_api()
+    yield server
+    server.stop_thread()
+
+
+def add_celebrities(api: FakeBotAPI) -> None:
+    for name, relative in CELEBRITIES.items():
+        added = says(
+            api, ADMIN, lambda n=name, r=relative: api.send_photo(ADMIN, photo(r), caption=f"/add {n}")
+        )
+        assert added.splitlines() == [f"Adding {name}:", "✅ photo 1: added"]
+
+
+def assert_clean_log(bot: RunningBot) -> str:
+    """One line per event, no traceback, no unhandled error, never the token."""
+    log = bot.log
+    stray = [line for line in log.splitlines() if not LOG_LINE.match(line)]
+    assert not stray, stray
+    assert "Traceback" not in log
+    assert "unhandled" not in log
+    token_secret = bot.api.token.split(":")[1]
+    assert token_secret not in log
+    return log
+
+
+def job_rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT chat_id, message_id FROM job").fetchall()
+
+
+def integrity(db: Path) -> str:
+    with sqlite3.connect(db) as connection:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def answers_per_message(api: FakeBotAPI) -> Counter:
+    """How often the bot replied to each (chat, message)."""
+    return Counter(
+        (entry["chat_id"], entry["reply_to_message_id"])
+        for entry in list(api.sent)
+        if entry["reply_to_message_id"] is not None
+    )
+
+
+# 4. A crash
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["update-unconfirmed", "update-confirmed"])
+def test_a_crash_mid_selfie_loses_nothing_and_the_selfie_is_answered_once(api, tmp_path, confirmed) -> None:
+    db = tmp_path / "gallery.sqlite"
+    first = RunningBot(api, db, admin_ids=str(ADMIN.id))
+    add_celebrities(api)
+    ann = User(40, "Ann")
+    assert "Send me a selfie" in says(api, ann, lambda: api.send_text(ann, "/start"))
+    time.sleep(0.3)  # the bot is back in its long poll
+    if not confirmed:
+        api.inject("getUpdates", delay=60)  # the next poll (which would confirm the selfie) hangs
+    api.inject("download", delay=60)  # the selfie hangs in work
+    mark = len(api.sent)
+    selfie = api.send_photo(ann, photo("barack_obama/obama-240p.jpg"))
+    api.wait_for_request_sync("download", lambda r: r["fault"] is not None, timeout=30)
+    time.sleep(0.2)
+    first.kill()
+    assert api.sent_to(ann)[-1]["text"] is not None  # the /start answer; nothing for the selfie yet
+    assert len(api.sent) == mark
+    waiting = [u["message"]["message_id"] for u in api.pending_updates if "message" in u]
+    assert waiting == ([] if confirmed else [selfie["message_id"]])
+    assert job_rows(db) == [(ann.id, selfie["message_id"])]  # accepted, durably
+
+    second = RunningBot(api, db, admin_ids=str(ADMIN.id))
+    reply = api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=60)[0]
+    assert reply["method"] == "sendPhoto" and reply["reply_to_message_id"] == selfie["message_id"]
+    assert reply["caption"].splitlines()[1].startswith("1. ")
+    listing = says(api, ADMIN, lambda: api.send_text(ADMIN, "/list"))  # the gallery is intact
+    for name in CELEBRITIES:
+        assert f"{name} — 1 photos" in listing
+    if not confirmed:  # Telegram delivered the selfie's update again: the bot saw it and let the job answer
+        second.wait_for_log(lambda text: "delivered again, already taken from the job table" in text, 10)
+    time.sleep(0.5)
+    assert [e for e in api.sent[mark:] if e["chat_id"] == ann.id] == [reply]  # once, and no "one at a time"
+    assert second.stop() == 0
+
+    assert job_rows(db) == []
+    assert integrity(db) == "ok"
+    assert max(answers_per_message(api).values()) == 1
+    starts = [e for e in api.sent_to(ann) if (e["text"] or "").startswith("Hi Ann")]
+    assert len(starts) == 1  # a confirmed update is not delivered again
+    assert_clean_log(first)
+    assert_clean_log(second)
+
+
+# 3. Telegram's faults
+
+
+def _selfie_answered(api: FakeBotAPI, user: User, relative: str = "barack_obama/obama-240p.jpg") -> dict:
+    reply = answer(api, user.id, lambda: api.send_photo(user, photo(relative)), timeout=60)
+    assert reply["method"] == "sendPhoto", reply["text"]
+    assert reply["caption"].startswith("Your closest celebrities:")
+    return reply
+
+
+def _faulted(api: FakeBotAPI, method: str, since: int) -> list[dict]:
+    return [r for r in api.requests[since:] if r["method"].lower() == method.lower() and r["fault"]]
+
+
+def _gaps(api: FakeBotAPI, method: str, since: int) -> list[float]:
+    times = [r["time"] for r in api.requests[since:] if r["method"].lower() == method.lower()]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def test_telegram_faults_are_retried_with_backoff_and_the_user_still_gets_the_answer(api, tmp_path) -> None:
+    bot = RunningBot(api, tmp_path / "gallery.sqlite")
+
+    # getUpdates: two 5xx answers and a dropped connection; PTB's updater polls again, slower each time
+    ann = User(50, "Ann")
+    api.inject("getUpdates", status=502, times=2)
+    api.inject("getUpdates", drop=True)
+    since = len(api.requests)
+    mark = len(api.sent)
+    api.send_text(ann, "/start")
+    api.send_photo(ann, photo("barack_obama/obama-240p.jpg"))
+    start, collage = api.wait_for_sent_sync(chat_id=ann.id, start=mark, count=2, timeout=60)
+    assert start["text"].startswith("Hi Ann") and collage["method"] == "sendPhoto"
+    failed = _faulted(api, "getUpdates", since)
+    assert len(failed) == 3
+    assert all(b["time"] - a["time"] >= 0.9 for a, b in itertools.pairwise(failed))  # 1 s, then 1.5 s
+
+    # getFile and the download: a 5xx, a dropped connection and a timeout each (read timeout 5 s)
+    for method, user in (("getFile", User(51, "Bob")), ("download", User(52, "Cat"))):
+        api.inject(method, status=500)
+        api.inject(method, drop=True)
+        api.inject(method, delay=6)
+        since = len(api.requests)
+        _selfie_answered(api, user)
+        assert len(_faulted(api, method, since)) == 3
+        gaps = _gaps(api, method, since)
+        assert len(gaps) == 3 and gaps[0] >= 0.45 and gaps[1] >= 0.9 and gaps[2] >= 4.9, gaps
+
+    # sendPhoto: 429 with retry_after (PTB's AIORateLimiter waits it out), then a 5xx and a dropped connection
+    dan = User(53, "Dan")
+    api.inject("sendPhoto", status=429, retry_after=1)
+    api.inject("sendPhoto", status=503)
+    api.inject("sendPhoto", drop=True)
+    since = len(api.requests)
+    _selfie_answered(api, dan)
+    assert len(_faulted(api, "sendPhoto", since)) == 3
+    gaps = _gaps(api, "sendPhoto", since)
+    assert len(gaps) == 3 and gaps[0] >= 1.0 and gaps[1] >= 0.45, gaps
+    assert len([m for m in api.sent_to(dan) if m["method"] == "sendPhoto"]) == 1  # no duplicate
+
+    assert bot.stop() == 0
+    log = assert_clean_log(bot)
+    assert "retrying" in log  # the retries are visible, one line each
+
+
+# 1. A burst, 2. a flood
+
+BUSY = "I am very busy right now — please try again in a minute."
+ONE_AT_A_TIME = "I am still working on your previous photo — one at a time, please."
+
+
+def test_a_burst_of_selfies_gets_every_answer_and_admission_control_bounds_the_work(api, tmp_path) -> None:
+    bot = RunningBot(api, tmp_path / "gallery.sqlite", env={"LOOKALIKE_QUEUE_LIMIT": "8"})
+    users = [User(1000 + n, f"User {n}") for n in range(40)]
+    selfies = {relative: photo(relative) for relative in SMALL_SELFIES}
+    eve = User(1100, "Eve")
+    since, mark = len(api.requests), len(api.sent)
+    began = time.monotonic()
+    for n, user in enumerate(users):
+        api.send_photo(user, selfies[SMALL_SELFIES[n % len(SMALL_SELFIES)]])
+        if n == 20:  # in the middle of the burst: a plain command
+            start_mark, asked = len(api.sent), time.monotonic()
+            api.send_text(eve, "/start")
+    assert time.monotonic() - began < 2.0  # 40 selfies within about a second
+
+    hello = api.wait_for_sent_sync(chat_id=eve.id, start=start_mark, timeout=5)[0]
+    assert hello["text"].startswith("Hi Eve") and time.monotonic() - asked < 5.0
+
+    ids = {user.id for user in users}
+    api.wait_for_sent_sync(lambda e: e["chat_id"] in ids, start=mark, count=40, timeout=150)
+    time.sleep(0.5)  # nothing more should come
+    replies = [e for e in api.sent[mark:] if e["chat_id"] in ids]
+    assert sorted(e["chat_id"] for e in replies) == sorted(ids)  # everyone, exactly once
+    collages = [e for e in replies if e["method"] == "sendPhoto"]
+    busy = [e for e in replies if e["text"] == BUSY]
+    assert len(collages) + len(busy) == 40
+    assert busy and len(collages) >= 8  # the limit engaged instead of an unbounded queue
+    # refused selfies were never downloaded: memory holds at most the admitted ones
+    assert len([r for r in api.requests[since:] if r["method"] == "getFile"]) == len(collages)
+    assert bot.stop() == 0
+    assert_clean_log(bot)
+
+
+def test_a_flood_from_one_user_keeps_one_photo_in_flight_and_others_are_served(api, tmp_path) -> None:
+    bot = RunningBot(api, tmp_path / "gallery.sqlite")
+    flooder, other = User(60, "Flo"), User(61, "Ola")
+    api.inject("download", delay=3)  # the first admitted photo stays in work while the flood arrives
+    since, mark = len(api.requests), len(api.sent)
+    flood = [api.send_photo(flooder, photo("barack_obama/obama_small.jpg")) for _ in range(20)]
+    api.wait_for_sent_sync(chat_id=flooder.id, start=mark, count=19, timeout=30)
+    api.send_photo(other, photo("rose_leslie/rose_leslie_img2.jpg"))
+
+    api.wait_for_sent_sync(chat_id=flooder.id, start=mark, count=20, timeout=60)
+    served = api.wait_for_sent_sync(chat_id=other.id, start=mark, timeout=60)[0]
+    assert served["method"] == "sendPhoto"
+    time.sleep(0.5)
+    replies = [e for e in api.sent[mark:] if e["chat_id"] == flooder.id]
+    assert len(replies) == 20
+    assert sorted(e["reply_to_message_id"] for e in replies) == sorted(m["message_id"] for m in flood)
+    assert [e["method"] for e in replies].count("sendPhoto") == 1
+    assert [e["text"] for e in replies].count(ONE_AT_A_TIME) == 19
+    assert len([r for r in api.requests[since:] if r["method"] == "getFile"]) == 2  # flooder's one + other's
+    assert bot.stop() == 0
+    assert_clean_log(bot)
+
+
+# 5. Hostile input
+
+
+def _png_bomb(side: int = 20_000) -> bytes:
+    """A 1-bit PNG of side x side pixels (400 MP): about 50 KB of bytes, gigabytes once decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + side // 8)  # filter byte + packed bits
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _encoded(image: Image.Image, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, kind)
+    return buffer.getvalue()
+
+
+def _broken_png() -> bytes:
+    data = bytearray(_encoded(Image.new("RGB", (64, 64), (200, 10, 10)), "PNG"))
+    data[60] ^= 0xFF  # inside the IDAT chunk: its CRC no longer matches
+    return bytes(data)
+
+
+def _corrupt_exif_jpeg() -> bytes:
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 5)  # five IFD entries announced, none there
+    payload = b"Exif\x00\x00" + tiff
+    data = photo("barack_obama/obama_small.jpg")
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + data[2:]
+
+
+HOSTILE_SELFIES = [
+    ("over-20mb", b"\xff\xd8\xff\xe0" + bytes(21 * 1024 * 1024), "big.jpg", "image/jpeg", "too big"),
+    ("png-bomb", _png_bomb(), "bomb.png", "image/png", "too big"),
+    (
+        "truncated-jpeg",
+        face("barack_obama/obama.jpg").read_bytes()[:3000],
+        "cut.jpg",
+        "image/jpeg",
+        "could not read",
+    ),
+    ("random-bytes", bytes(range(256)) * 40, "noise.png", "image/png", "could not read"),
+    ("broken-png-crc", _broken_png(), "broken.png", "image/png", "could not read"),
+    ("ico", _encoded(Image.new("RGB", (32, 32)), "ICO"), "icon.ico", "image/x-icon", "not an image"),
+    ("html-as-jpeg", b"<html><script>alert(1)</script></html>", "x.jpg", "image/jpeg", "could not read"),
+]
+
+
+def test_hostile_photos_names_and_captions_get_clear_answers_and_the_gallery_stays_consistent(
+    api, tmp_path
+) -> None:
+    db = tmp_path / "gallery.sqlite"
+    bot = RunningBot(api, db, admin_ids=str(ADMIN.id))
+
+    for n, (case, data, file_name, mime, expected) in enumerate(HOSTILE_SELFIES):
+        user = User(70 + n, f"Tester {n}")
+        reply = answer(
+            api, user.id, lambda u=user, d=data, f=file_name, m=mime: api.send_document(u, d, f, m)
+        )
+        assert reply["method"] == "sendMessage" and expected in reply["text"], (case, reply["text"])
+
+    def add(caption: str, relative: str) -> str:
+        return says(api, ADMIN, lambda: api.send_photo(ADMIN, photo(relative), caption=caption))
+
+    def command(text: str) -> str:
+        return says(api, ADMIN, lambda: api.send_text(ADMIN, text))
+
+    # a real selfie whose EXIF block is cut short: Pillow warns, the bot answers, the log stays one-line
+    eva = User(69, "Eva")
+    reply = answer(api, eva.id, lambda: api.send_document(eva, _corrupt_exif_jpeg(), "me.jpg", "image/jpeg"))
+    assert reply["method"] == "sendPhoto"
+
+    usage = "Send a photo with the caption /add NAME"
+    # odd captions
+    assert add("/add", "joe_biden/biden.jpg").startswith(usage)
+    assert add("/add    ", "joe_biden/biden.jpg").startswith(usage)
+    assert add("/add@lookalike_test_bot Joe Biden", "joe_biden/biden.jpg").splitlines() == [
+        "Adding Joe Biden:",
+        "✅ photo 1: added",
+    ]
+    assert add("/add 😀🎉", "rose_leslie/rose_leslie_img1.jpg").splitlines()[0] == "Adding 😀🎉:"
+    # control characters and right-to-left marks are dropped; 10,000 characters are refused
+    assert add(
+        "/add Kit\u202e \u200fHar\x07ing\u200bton\u0000", "kit_harington/kit_harington_john1.jpeg"
+    ) == ("Adding Kit Harington:\n✅ photo 1: added")
+    long_name = add("/add " + "A" * 10_000, "alex_lacamoire/alex_lacamoire_img1.jpg")
+    assert long_name == "That name cannot be used: the name is longer than 64 characters."
+    assert add("/add \u202e\u200f\u200b", "alex_lacamoire/alex_lacamoire_img1.jpg") == (
+        "That name cannot be used: the name is empty."
+    )
+    # SQL-looking names are just names
+    sql = "Robert'); DROP TABLE celebrity;--"
+    assert add(f"/add {sql}", "barack_obama/obama.jpg").splitlines() == [
+        f"Adding {sql}:",
+        "✅ photo 1: added",
+    ]
+    bobby = 'Bobby" OR 1=1; DELETE FROM photo;--'
+    assert command(f"/rename {sql} | {bobby}") == f"Renamed {sql} to {bobby}."
+    assert "nobody called" in command("/remove ' OR '1'='1")
+    assert command("/rename x | " + "B" * 10_000).startswith(("That name cannot be used", "There is nobody"))
+    assert command("/remove " + "C" * 10_000).startswith("That name cannot be used")
+    assert command("/rename \u202e | Y") == "That name cannot be used: the name is empty."
+    # the decompression bomb offered to the gallery
+    bomb = says(
+        api,
+        ADMIN,
+        lambda: api.send_document(ADMIN, _png_bomb(), "bomb.png", "image/png", caption="/add Bomb"),
+    )
+    assert bomb.splitlines() == ["Adding Bomb:", "❌ photo 1: the file is too big"]
+    huge = HOSTILE_SELFIES[0][1]
+    big = says(
+        api, ADMIN, lambda: api.send_document(ADMIN, huge, "big.jpg", "image/jpeg", caption="/add Big")
+    )
+    assert big.splitlines() == ["Adding Big:", "❌ photo 1: the file is too big"]
+    # odd /list arguments
+    for argument in ("²", "-1", "99999999999999999999999", "'; DROP TABLE photo;--"):
+        assert command(f"/list {argument}").startswith("Celebrities (4), page 1 of 1:")
+
+    listing = command("/list").splitlines()[1:]
+    assert sorted(listing) == sorted(
+        [f"{bobby} — 1 photos", "Joe Biden — 1 photos", "Kit Harington — 1 photos", "😀🎉 — 1 photos"]
+    )
+    assert bot.stop() == 0
+    assert integrity(db) == "ok"
+    assert_clean_log(bot)
+
+
+def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    """`bomb.jpg`: 600 MB of zeros in 2.7 MB, written streaming; `liar.jpg`: 50 MB of zeros whose
+    central-directory header claims 1,000 bytes; and one good photo."""
+    buffer = io.BytesIO()
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, megabytes in (("bomb.jpg", 600), ("liar.jpg", 50)):
+            with archive.open(name, "w") as entry:
+                for _ in range(megabytes):
+                    entry.write(zeros)
+        archive.writestr("Good Person/1.jpg", photo("joe_biden/biden_biden2.jpg"))
+    data = bytearray(buffer.getvalue())
+    position = data.index(b"PK\x01\x02")
+    while True:  # find liar.jpg's central-directory record and shrink its uncompressed size
+        name_length = struct.unpack_from("<H", data, position + 28)[0]
+        if data[position + 46 : position + 46 + name_length] == b"liar.jpg":
+            struct.pack_into("<I", data, position + 24, 1000)
+            return bytes(data)
+        position = data.index(b"PK\x01\x02", position + 4)
+
+
+def _corrupt_zip() -> bytes:
+    """One deflated entry whose stream starts with an invalid block type."""
+    data = bytearray(_zip([("corrupt.jpg", photo("barack_obama/obama_small.jpg"))]))
+    start = 30 + len("corrupt.jpg")  # the first entry's data, after its local header (no extra field)
+    data[start : start + 4] = b"\xff\xff\xff\xff"
+    return bytes(data)
+
+
+def _refusals(summary: str) -> dict[str, str]:
+    lines = [line.removeprefix("❌ ") for line in summary.splitlines()[1:] if line.startswith("❌ ")]
+    return dict(line.rsplit(": ", 1) for line in lines)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_hostile_zips_are_refused_entry_by_entry_and_nothing_escapes_the_folder(api, tmp_path) -> None:
+    db = tmp_path / "gallery.sqlite"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    bot = RunningBot(api, db, admin_ids=str(ADMIN.id), env={"TMPDIR": str(scratch)})
+
+    def imported(data: bytes, file_name: str = "photos.zip") -> list[str]:
+        mark = len(api.sent)
+        api.send_document(ADMIN, data, file_name, "application/zip", caption="/import")
+        first = api.wait_for_sent_sync(chat_id=ADMIN.id, start=mark, timeout=60)[0]
+        if not first["text"].startswith("Importing"):
+            return [first["text"]]
+        return [m["text"] for m in api.wait_for_sent_sync(chat_id=ADMIN.id, start=mark, count=2, timeout=60)]
+
+    # a zip bomb, and an entry whose header lies about its size
+    started, summary = imported(_zip_bomb())
+    assert started == "Importing 1 photos…"
+    assert summary.startswith("Import done: 1 added, 0 already there, 2 refused.")
+    assert _refusals(summary) == {"bomb.jpg": "too large", "liar.jpg": "damaged"}
+    assert _peak_rss_mb(bot.process.pid) < 600  # nothing near the 600 MB was ever held
+
+    # paths out of the folder, links, archives in archives, things that are not photos, odd names
+    mark = "x7q"
+    link = zipfile.ZipInfo("link.jpg")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    face_bytes = photo("rose_leslie/rose_leslie_img2.jpg")
+    entries: list[tuple[str | zipfile.ZipInfo, bytes]] = [
+        (f"../escape-{mark}.jpg", face_bytes),
+        (str(tmp_path / f"absolute-{mark}.jpg"), face_bytes),
+        (f"C:\\windows-{mark}.jpg", face_bytes),
+        (f"..\\back-{mark}.jpg", face_bytes),
+        (f"a/../../up-{mark}.jpg", face_bytes),
+        (link, b"/etc/passwd"),
+        ("inner.zip", _zip([("x.jpg", face_bytes)])),
+        ("more.tar.gz", b"\x1f\x8b\x08\x00"),
+        ("notes.txt", b"hello"),
+        (".hidden.jpg", face_bytes),
+        ("fake.jpg", b"<html>not a photo</html>"),
+        ("B" * 100 + ".jpg", face_bytes),
+        ("C" * 300 + ".jpg", face_bytes),
+        ("D" * 300 + "/1.jpg", face_bytes),
+        ("\u202eevil\u200f/1.jpg", face_bytes),
+    ]
+    started, summary = imported(_zip(entries))
+    assert summary.startswith("Import done: 1 added, 0 already there, 14 refused."), summary
+    refusals = _refusals(summary)
+    assert [refusals[str(name)[:80]] for name, _ in entries[:5]] == ["unsafe path"] * 5
+    assert refusals["link.jpg"] == "link"
+    assert refusals["inner.zip"] == refusals["more.tar.gz"] == "nested archive"
+    assert refusals["notes.txt"] == "not an image" and refusals[".hidden.jpg"] == "hidden file"
+    assert refusals["fake.jpg"] == "not a readable image"
+    assert refusals["B" * 80] == "that name cannot be used"  # names are shown cut at 80
+    assert refusals["C" * 80] == refusals["D" * 80] == "damaged"  # longer than a file name may be
+    started, summary = imported(_corrupt_zip())
+    assert summary == "Import done: 0 added, 0 already there, 1 refused.\n❌ corrupt.jpg: damaged"
+
+    # whole archives that cannot be used
+    too_many = _zip([(f"{n}.jpg", b"") for n in range(2001)])
+    assert imported(too_many) == ["That zip cannot be imported: more than 2000 files."]
+    assert imported(b"PK\x03\x04 not really a zip") == ["That zip cannot be imported: not a zip file."]
+    assert imported(bytes(21 * 1024 * 1024)) == ["That zip cannot be imported: the file is too big."]
+
+    listing = says(api, ADMIN, lambda: api.send_text(ADMIN, "/list")).splitlines()[1:]
+    assert sorted(listing) == ["Good Person — 1 photos", "evil — 1 photos"]
+    assert bot.stop() == 0
+    assert integrity(db) == "ok"
+    assert list(scratch.iterdir()) == []  # every unpacking folder is gone
+    escaped = [p for root in (tmp_path, Path("/tmp"), Path.cwd()) for p in root.rglob(f"*{mark}*")]
+    assert escaped == []
+    assert_clean_log(bot)
+
+
+# 6. Backups while the bot writes
+
+GALLERY_PHOTOS = [
+    ("Joe Biden", "joe_biden/biden.jpg"),
+    ("Joe Biden", "joe_biden/biden_biden2.jpg"),
+    ("Rose Leslie", "rose_leslie/rose_leslie_img1.jpg"),
+    ("Rose Leslie", "rose_leslie/rose_leslie_img2.jpg"),
+    ("Kit Harington", "kit_harington/kit_harington_john1.jpeg"),
+    ("Kit Harington", "kit_harington/kit_harington_john2.jpeg"),
+    ("Kit Harington", "kit_harington/test_johnsnow_test1.jpg"),
+    ("Alex Lacamoire", "alex_lacamoire/alex_lacamoire_img1.jpg"),
+    ("Alex Lacamoire", "alex_lacamoire/test_alex_lacamoire1.jpg"),
+    ("Barack Obama", "barack_obama/obama.jpg"),
+    ("Barack Obama", "barack_obama/obama2.jpg"),
+    ("Barack Obama", "barack_obama/test_obama1.jpg"),
+]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`lookalike ARGS` in a folder without a .env."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_a_backup_taken_while_the_bot_adds_photos_is_a_consistent_gallery(api, tmp_path) -> None:
+    db = tmp_path / "gallery.sqlite"
+    bot = RunningBot(api, db, admin_ids=str(ADMIN.id))
+    added: list[str] = []
+
+    def keep_adding() -> None:
+        for name, relative in GALLERY_PHOTOS:
+            reply = says(
+                api, ADMIN, lambda n=name, r=relative: api.send_photo(ADMIN, photo(r), caption=f"/add {n}")
+            )
+            if "✅" in reply:
+                added.append(name)
+
+    writer = threading.Thread(target=keep_adding)
+    writer.start()
+    while not added and writer.is_alive():  # an empty gallery would be listed as the demo gallery
+        time.sleep(0.05)
+    backups = []
+    while writer.is_alive() or len(backups) < 3:
+        target = tmp_path / f"backup-{len(backups)}.sqlite"
+        before = len(added)
+        result = _cli("--db", str(db), "backup", str(target), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        backups.append((target, before, len(added), writer.is_alive()))
+    writer.join()
+    assert len(added) >= 10
+    assert any(alive for *_, alive in backups)  # at least one copy was taken while photos were being added
+
+    listed = backups[:: max(1, len(backups) // 3)][:3]  # the CLI takes a second each: three of them
+    with concurrent.futures.ThreadPoolExecutor() as executor:
+        listings = dict(
+            zip(
+                [b[0] for b in listed],
+                executor.map(lambda b: _cli("--db", str(b[0]), "list", "--json", cwd=tmp_path), listed),
+                strict=True,
+            )
+        )
+    for target, before, after, _ in backups:
+        with sqlite3.connect(target) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+            photos = connection.execute("SELECT COUNT(*) FROM photo").fetchone()[0]
+            # a celebrity and its first photo are one transaction: never one without the other
+            bare = "SELECT COUNT(*) FROM celebrity WHERE id NOT IN (SELECT celebrity_id FROM photo)"
+            assert connection.execute(bare).fetchone()[0] == 0
+        assert before <= photos <= after + 1  # everything committed before the copy began is in it
+        if target in listings:
+            assert listings[target].returncode == 0, listings[target].stderr
+            celebrities = json.loads(listings[target].stdout)["celebrities"]
+            assert sum(c["photos"] for c in celebrities) == photos
+            assert all(c["photos"] >= 1 for c in celebrities)
+
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM photo").fetchone()[0] == len(added)
+    assert bot.stop() == 0
+    assert_clean_log(bot)
