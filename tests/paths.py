@@ -18,3 +18,8 @@ def manifest() -> list[tuple[Path, str]]:
 
 def face(relative: str) -> Path:
     return FACES_DIR / relative
+
+
+def photo(relative: str) -> bytes:
+    """The bytes of a shared photo, as a user would send them."""
+    return face(relative).read_bytes()

@@ -13,22 +13,11 @@ import pytest
 from PIL import Image
 
 from tests.botapi import FakeBotAPI, User, group
-from tests.botapi.harness import TOKEN, RunningBot, start_api
-from tests.paths import face
+from tests.botapi.harness import TOKEN, RunningBot, next_message, start_api
+from tests.paths import face, photo
 
 ADMIN = User(900, "Admin", "en")
 KO_ADMIN = User(901, "관리자", "ko")
-
-
-def photo(relative: str) -> bytes:
-    return face(relative).read_bytes()
-
-
-def answer(api: FakeBotAPI, chat_id: int, action: Callable[[], object], timeout: float = 60) -> dict:
-    """Do something as a user and return the bot's next message in that chat."""
-    mark = len(api.sent)
-    action()
-    return api.wait_for_sent_sync(chat_id=chat_id, start=mark, timeout=timeout)[0]
 
 
 def image_of(message: dict) -> Image.Image:
@@ -54,7 +43,7 @@ def bot(api: FakeBotAPI, tmp_path_factory) -> Iterator[RunningBot]:
 
 def test_a_selfie_gets_a_collage_with_the_top_five_in_the_caption(api, bot) -> None:
     ann = User(1, "Ann")
-    reply = answer(api, 1, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
+    reply = next_message(api, 1, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
     collage = image_of(reply)
     assert collage.format == "JPEG" and collage.width + collage.height <= 10_000
     lines = reply["caption"].splitlines()
@@ -72,27 +61,29 @@ def test_an_image_sent_as_a_file_keeps_its_exif_rotation(api, bot) -> None:
     buffer = io.BytesIO()
     upright.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", exif=exif.tobytes())
     bob = User(2, "Bob")
-    reply = answer(api, 2, lambda: api.send_document(bob, buffer.getvalue(), "selfie.jpg", "image/jpeg"))
+    reply = next_message(
+        api, 2, lambda: api.send_document(bob, buffer.getvalue(), "selfie.jpg", "image/jpeg")
+    )
     image_of(reply)
     assert reply["caption"].splitlines()[1].startswith("1. Kit Harington")
 
 
 def test_korean_users_get_korean_texts(api, bot) -> None:
     jimin = User(3, "지민", "ko")
-    start = answer(api, 3, lambda: api.send_text(jimin, "/start"))
+    start = next_message(api, 3, lambda: api.send_text(jimin, "/start"))
     assert "셀카" in start["text"] and "지민" in start["text"]
-    reply = answer(api, 3, lambda: api.send_photo(jimin, photo("rose_leslie/rose_leslie_img2.jpg")))
+    reply = next_message(api, 3, lambda: api.send_photo(jimin, photo("rose_leslie/rose_leslie_img2.jpg")))
     assert reply["caption"].startswith("가장 닮은 연예인:")
     assert reply["caption"].splitlines()[1].startswith("1. Rose Leslie")
-    privacy = answer(api, 3, lambda: api.send_text(jimin, "/privacy"))
+    privacy = next_message(api, 3, lambda: api.send_text(jimin, "/privacy"))
     assert "보관하지 않아요" in privacy["text"]
 
 
 def test_help_and_privacy_explain_groups_and_what_is_kept(api, bot) -> None:
     ann = User(4, "Ann")
-    text = answer(api, 4, lambda: api.send_text(ann, "/help"))["text"]
+    text = next_message(api, 4, lambda: api.send_text(ann, "/help"))["text"]
     assert "/lookalike" in text and "/game" in text and "6 celebrities" in text
-    assert "keep no user photo" in answer(api, 4, lambda: api.send_text(ann, "/privacy"))["text"]
+    assert "keep no user photo" in next_message(api, 4, lambda: api.send_text(ann, "/privacy"))["text"]
 
 
 def _blank_png() -> bytes:
@@ -131,7 +122,7 @@ def _blank_png() -> bytes:
 )
 def test_every_bad_input_gets_a_specific_friendly_answer(api, bot, send, expected) -> None:
     user = User(10, "Tester")
-    reply = answer(api, 10, lambda: send(api, user))
+    reply = next_message(api, 10, lambda: send(api, user))
     assert reply["method"] == "sendMessage"
     assert expected in reply["text"]
     assert "Traceback" not in reply["text"]
@@ -139,14 +130,14 @@ def test_every_bad_input_gets_a_specific_friendly_answer(api, bot, send, expecte
 
 def test_a_photo_with_several_faces_ranks_the_biggest_and_says_so(api, bot) -> None:
     ann = User(11, "Ann")
-    reply = answer(api, 11, lambda: api.send_photo(ann, photo("multiple/test_kit_with_rose.jpg")))
+    reply = next_message(api, 11, lambda: api.send_photo(ann, photo("multiple/test_kit_with_rose.jpg")))
     image_of(reply)
     assert reply["caption"].splitlines()[1].startswith("1. Kit Harington")
     assert "found 2 faces" in reply["caption"]
 
 
 def _admin_says(api: FakeBotAPI, user: User, action: Callable[[], object]) -> str:
-    return answer(api, user.id, action)["text"]
+    return next_message(api, user.id, action)["text"]
 
 
 def _gallery(api: FakeBotAPI) -> str:
@@ -186,7 +177,7 @@ def test_admins_curate_the_gallery_and_strangers_change_nothing(api, bot) -> Non
 
     # /add as a reply to a photo; the same photo again is a duplicate
     posted: dict = {}
-    answer(
+    next_message(
         api, ADMIN.id, lambda: posted.update(api.send_photo(ADMIN, photo("rose_leslie/rose_leslie_img1.jpg")))
     )
     by_reply = _admin_says(api, ADMIN, lambda: api.send_text(ADMIN, "/add Rose Leslie", reply_to=posted))
@@ -212,7 +203,7 @@ def test_admins_curate_the_gallery_and_strangers_change_nothing(api, bot) -> Non
 
     # users are now ranked against the real gallery, not the demo
     ann = User(13, "Ann")
-    reply = answer(api, 13, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
+    reply = next_message(api, 13, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
     ranked = reply["caption"].splitlines()[1:]
     assert (
         len(ranked) == 2 and ranked[0].startswith("1. Barack Obama") and ranked[1].startswith("2. Joe Biden")
@@ -221,7 +212,7 @@ def test_admins_curate_the_gallery_and_strangers_change_nothing(api, bot) -> Non
     stats = _admin_says(api, ADMIN, lambda: api.send_text(ADMIN, "/stats"))
     assert "2 celebrities, 3 photos" in stats
 
-    exported = answer(api, ADMIN.id, lambda: api.send_text(ADMIN, "/export"))
+    exported = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/export"))
     assert exported["method"] == "sendDocument"
     with zipfile.ZipFile(io.BytesIO(exported["document"])) as archive:
         labels = archive.read("metadata.tsv").decode().splitlines()
@@ -262,7 +253,7 @@ def test_admins_import_a_zip_of_photos_in_both_layouts(api, bot) -> None:
 def test_groups_answer_only_what_is_addressed_to_the_bot(api, bot) -> None:
     friends = group(-1001, "Friends")
     ann, bob = User(20, "Ann"), User(21, "Bob")
-    captioned = answer(
+    captioned = next_message(
         api,
         friends.id,
         lambda: api.send_photo(ann, photo("joe_biden/biden_biden2.jpg"), caption="/lookalike", chat=friends),
@@ -272,9 +263,11 @@ def test_groups_answer_only_what_is_addressed_to_the_bot(api, bot) -> None:
     )
 
     plain = api.send_photo(bob, photo("rose_leslie/rose_leslie_img2.jpg"), caption="look at us", chat=friends)
-    by_reply = answer(api, friends.id, lambda: api.send_text(bob, "/lookalike", chat=friends, reply_to=plain))
+    by_reply = next_message(
+        api, friends.id, lambda: api.send_text(bob, "/lookalike", chat=friends, reply_to=plain)
+    )
     assert by_reply["method"] == "sendPhoto"
-    mention = answer(
+    mention = next_message(
         api,
         friends.id,
         lambda: api.send_photo(
@@ -285,7 +278,7 @@ def test_groups_answer_only_what_is_addressed_to_the_bot(api, bot) -> None:
         ),
     )
     assert mention["caption"].splitlines()[1].startswith("1. Kit Harington")
-    hint = answer(api, friends.id, lambda: api.send_text(ann, "/lookalike", chat=friends))
+    hint = next_message(api, friends.id, lambda: api.send_text(ann, "/lookalike", chat=friends))
     assert "/lookalike" in hint["text"]
 
     # a group where the bot is an admin sees every message: it must still ignore photos not meant for it
@@ -294,7 +287,7 @@ def test_groups_answer_only_what_is_addressed_to_the_bot(api, bot) -> None:
     mark = len(api.sent)
     api.send_photo(bob, photo("barack_obama/obama.jpg"), caption="holiday!", chat=open_group)
     api.send_photo(bob, photo("barack_obama/obama2.jpg"), chat=open_group)
-    addressed = answer(api, open_group.id, lambda: api.send_text(ann, "/help", chat=open_group))
+    addressed = next_message(api, open_group.id, lambda: api.send_text(ann, "/help", chat=open_group))
     assert addressed["method"] == "sendMessage"
     assert [m["method"] for m in api.sent[mark:] if m["chat_id"] == open_group.id] == ["sendMessage"]
 
@@ -389,7 +382,7 @@ def test_webhook_mode_serves_users_and_checks_the_secret(tmp_path) -> None:
             },
         )
         ann = User(40, "Ann")
-        reply = answer(api, 40, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
+        reply = next_message(api, 40, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))
         assert image_of(reply) and reply["caption"].splitlines()[1].startswith("1. Barack Obama")
         assert not api.calls("getUpdates")  # delivered by the webhook, not by polling
         forged = httpx.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1}, timeout=10)

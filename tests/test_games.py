@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.botapi import FakeBotAPI, User, group
-from tests.botapi.harness import RunningBot, start_api
-from tests.paths import face
+from tests.botapi.harness import RunningBot, next_message, start_api
+from tests.paths import photo
 
 ROUND_SECONDS = 8
-
-
-def photo(relative: str) -> bytes:
-    return face(relative).read_bytes()
-
-
-def next_in(api: FakeBotAPI, chat_id: int, action: Callable[[], object], timeout: float = 60) -> dict:
-    mark = len(api.sent)
-    action()
-    return api.wait_for_sent_sync(chat_id=chat_id, start=mark, timeout=timeout)[0]
 
 
 def text_of(message: dict) -> str:
@@ -56,26 +46,26 @@ def test_two_groups_play_at_once_one_ended_by_endgame_one_by_its_timer(api, bot)
     ann, bob, carol, dan, eve = (
         User(i, n) for i, n in [(41, "Ann"), (42, "Bob"), (43, "Carol"), (44, "Dan"), (45, "Eve")]
     )
-    round_a = next_in(api, first.id, lambda: api.send_text(ann, "/game barack obama", chat=first))
+    round_a = next_message(api, first.id, lambda: api.send_text(ann, "/game barack obama", chat=first))
     assert round_a["method"] == "sendPhoto" and "who looks most like Barack Obama?" in round_a["caption"]
-    round_b = next_in(api, second.id, lambda: api.send_text(dan, "/game Kit Harington", chat=second))
+    round_b = next_message(api, second.id, lambda: api.send_text(dan, "/game Kit Harington", chat=second))
     assert "Kit Harington" in round_b["caption"]
 
-    bob_ack = next_in(
+    bob_ack = next_message(
         api,
         first.id,
         lambda: api.send_photo(
             bob, photo("barack_obama/test_obama1.jpg"), chat=first, reply_to=round_a["message"]
         ),
     )
-    carol_ack = next_in(
+    carol_ack = next_message(
         api,
         first.id,
         lambda: api.send_photo(
             carol, photo("rose_leslie/rose_leslie_img2.jpg"), chat=first, reply_to=round_a["message"]
         ),
     )
-    eve_ack = next_in(
+    eve_ack = next_message(
         api,
         second.id,
         lambda: api.send_photo(
@@ -85,7 +75,7 @@ def test_two_groups_play_at_once_one_ended_by_endgame_one_by_its_timer(api, bot)
     assert bob_ack["text"].startswith("Bob: ") and percent(bob_ack["text"]) > 80
     assert percent(carol_ack["text"]) < 30 and percent(eve_ack["text"]) > 80
     # a player who plays twice: the best entry counts
-    again = next_in(
+    again = next_message(
         api,
         first.id,
         lambda: api.send_photo(bob, photo("joe_biden/biden.jpg"), chat=first, reply_to=round_a["message"]),
@@ -98,19 +88,19 @@ def test_two_groups_play_at_once_one_ended_by_endgame_one_by_its_timer(api, bot)
 
     blank = io.BytesIO()
     Image.new("RGB", (320, 240), (200, 200, 200)).save(blank, "PNG")
-    no_face = next_in(
+    no_face = next_message(
         api,
         first.id,
         lambda: api.send_photo(carol, blank.getvalue(), chat=first, reply_to=round_a["message"]),
     )
     assert "could not find a face" in no_face["text"]
 
-    running = next_in(api, first.id, lambda: api.send_text(carol, "/game", chat=first))
+    running = next_message(api, first.id, lambda: api.send_text(carol, "/game", chat=first))
     assert "already running" in running["text"] and "seconds left" in running["text"]
-    refused = next_in(api, first.id, lambda: api.send_text(carol, "/endgame", chat=first))
+    refused = next_message(api, first.id, lambda: api.send_text(carol, "/endgame", chat=first))
     assert "Only the player who started" in refused["text"]
 
-    board = next_in(api, first.id, lambda: api.send_text(ann, "/endgame", chat=first))
+    board = next_message(api, first.id, lambda: api.send_text(ann, "/endgame", chat=first))
     assert board["method"] == "sendPhoto"
     lines = board["caption"].splitlines()
     assert lines[0] == "🏁 Round over: who looks most like Barack Obama?"
@@ -129,22 +119,22 @@ def test_two_groups_play_at_once_one_ended_by_endgame_one_by_its_timer(api, bot)
 def test_a_tie_shares_first_place_and_an_empty_round_says_so(api, bot) -> None:
     friends = group(-2003, "Tie")
     ann, bob, carol = User(51, "Ann"), User(52, "Bob"), User(53, "Carol")
-    round_ = next_in(api, friends.id, lambda: api.send_text(ann, "/game Rose Leslie", chat=friends))
+    round_ = next_message(api, friends.id, lambda: api.send_text(ann, "/game Rose Leslie", chat=friends))
     for player in (bob, carol):
-        next_in(
+        next_message(
             api,
             friends.id,
             lambda p=player: api.send_photo(
                 p, photo("rose_leslie/rose_leslie_img2.jpg"), chat=friends, reply_to=round_["message"]
             ),
         )
-    board = next_in(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
+    board = next_message(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
     lines = board["caption"].splitlines()
     assert lines[1].startswith("1. Bob") and lines[2].startswith("1. Carol")
     assert lines[-1] == "🏆 A tie! Bob, Carol win!"
 
-    next_in(api, friends.id, lambda: api.send_text(ann, "/game", chat=friends))
-    empty = next_in(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
+    next_message(api, friends.id, lambda: api.send_text(ann, "/game", chat=friends))
+    empty = next_message(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
     assert "nobody played" in empty["text"]
 
 
@@ -155,28 +145,33 @@ def test_twins_compares_every_pair_of_faces_in_a_group_photo(api, bot) -> None:
     posted.update(
         api.send_photo(ann, photo("multiple/test_obama_and_biden.jpg"), caption="us!", chat=friends)
     )
-    result = next_in(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=posted))
+    result = next_message(
+        api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=posted)
+    )
     assert result["method"] == "sendPhoto"
     lines = result["caption"].splitlines()
     assert lines[0].startswith("Most alike: ")
     assert len([line for line in lines if " & " in line]) == 3  # three faces, three pairs
     single: dict = {}
     single.update(api.send_photo(ann, photo("barack_obama/obama.jpg"), caption="me", chat=friends))
-    lonely = next_in(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=single))
+    lonely = next_message(
+        api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=single)
+    )
     assert "at least two faces" in lonely["text"]
     assert (
-        "Reply /twins" in next_in(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends))["text"]
+        "Reply /twins"
+        in next_message(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends))["text"]
     )
 
 
 def test_games_speak_korean_to_korean_players(api, bot) -> None:
     friends = group(-2005, "친구들")
     jimin = User(71, "지민", "ko")
-    round_ = next_in(api, friends.id, lambda: api.send_text(jimin, "/game Joe Biden", chat=friends))
+    round_ = next_message(api, friends.id, lambda: api.send_text(jimin, "/game Joe Biden", chat=friends))
     assert "가장 닮은 사람은?" in round_["caption"]
     assert (
         "아무도 참가하지 않았어요"
-        in next_in(api, friends.id, lambda: api.send_text(jimin, "/endgame", chat=friends))["text"]
+        in next_message(api, friends.id, lambda: api.send_text(jimin, "/endgame", chat=friends))["text"]
     )
 
 
@@ -197,25 +192,27 @@ def test_twins_on_an_album_of_two_photos(api, bot) -> None:
         ann, [photo("joe_biden/biden.jpg"), photo("rose_leslie/rose_leslie_img1.jpg")], chat=friends
     )
     api.wait_for_request_sync("getUpdates", timeout=10)
-    result = next_in(api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=items[1]))
+    result = next_message(
+        api, friends.id, lambda: api.send_text(ann, "/twins", chat=friends, reply_to=items[1])
+    )
     assert result["method"] == "sendPhoto" and percent(result["caption"]) < 30
 
 
 def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_it(api, bot, db) -> None:
     friends = group(-2006, "Regulars")
     ann, bob = User(81, "Ann"), User(82, "Bob")
-    round_ = next_in(api, friends.id, lambda: api.send_text(ann, "/game Barack Obama", chat=friends))
-    next_in(
+    round_ = next_message(api, friends.id, lambda: api.send_text(ann, "/game Barack Obama", chat=friends))
+    next_message(
         api,
         friends.id,
         lambda: api.send_photo(
             bob, photo("barack_obama/obama2.jpg"), chat=friends, reply_to=round_["message"]
         ),
     )
-    next_in(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
+    next_message(api, friends.id, lambda: api.send_text(ann, "/endgame", chat=friends))
     # a second round, left open when the bot stops
-    round_ = next_in(api, friends.id, lambda: api.send_text(ann, "/game Barack Obama", chat=friends))
-    next_in(
+    round_ = next_message(api, friends.id, lambda: api.send_text(ann, "/game Barack Obama", chat=friends))
+    next_message(
         api,
         friends.id,
         lambda: api.send_photo(
@@ -229,14 +226,16 @@ def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_
     try:
         resumed = api.wait_for_sent_sync(chat_id=friends.id, start=mark, timeout=30)[0]
         assert "interrupted by a restart" in resumed["text"] and "1. Ann" in resumed["text"]
-        board = next_in(api, friends.id, lambda: api.send_text(bob, "/leaderboard", chat=friends))["text"]
+        board = next_message(api, friends.id, lambda: api.send_text(bob, "/leaderboard", chat=friends))[
+            "text"
+        ]
         assert board.splitlines()[0] == "🏆 Leaderboard of this group:"
         assert re.search(r"\d\. Bob — 1 wins, best \d+\.\d%", board)
         assert re.search(r"\d\. Ann — 1 wins, best \d+\.\d%", board)
         other = group(-2007, "Elsewhere")
         assert (
             "No winners here yet"
-            in next_in(api, other.id, lambda: api.send_text(bob, "/leaderboard", chat=other))["text"]
+            in next_message(api, other.id, lambda: api.send_text(bob, "/leaderboard", chat=other))["text"]
         )
     finally:
         assert restarted.stop() == 0

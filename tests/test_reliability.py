@@ -28,8 +28,8 @@ import pytest
 from PIL import Image
 
 from tests.botapi import FakeBotAPI, User
-from tests.botapi.harness import REPO, RunningBot, start_api
-from tests.paths import face
+from tests.botapi.harness import REPO, RunningBot, next_message, start_api
+from tests.paths import face, photo
 
 ADMIN = User(900, "Admin", "en")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
@@ -45,19 +45,8 @@ CELEBRITIES = {
 }
 
 
-def photo(relative: str) -> bytes:
-    return face(relative).read_bytes()
-
-
-def answer(api: FakeBotAPI, chat_id: int, action: Callable[[], object], timeout: float = 60) -> dict:
-    """Do something as a user and return the bot's next message in that chat."""
-    mark = len(api.sent)
-    action()
-    return api.wait_for_sent_sync(chat_id=chat_id, start=mark, timeout=timeout)[0]
-
-
 def says(api: FakeBotAPI, user: User, action: Callable[[], object], timeout: float = 60) -> str:
-    return answer(api, user.id, action, timeout)["text"]
+    return next_message(api, user.id, action, timeout)["text"]
 
 
 @pytest.fixture
@@ -157,7 +146,7 @@ def test_a_crash_mid_selfie_loses_nothing_and_the_selfie_is_answered_once(api, t
 
 
 def _selfie_answered(api: FakeBotAPI, user: User, relative: str = "barack_obama/obama-240p.jpg") -> dict:
-    reply = answer(api, user.id, lambda: api.send_photo(user, photo(relative)), timeout=60)
+    reply = next_message(api, user.id, lambda: api.send_photo(user, photo(relative)), timeout=60)
     assert reply["method"] == "sendPhoto", reply["text"]
     assert reply["caption"].startswith("Your closest celebrities:")
     return reply
@@ -338,7 +327,7 @@ def test_hostile_photos_names_and_captions_get_clear_answers_and_the_gallery_sta
 
     for n, (case, data, file_name, mime, expected) in enumerate(HOSTILE_SELFIES):
         user = User(70 + n, f"Tester {n}")
-        reply = answer(
+        reply = next_message(
             api, user.id, lambda u=user, d=data, f=file_name, m=mime: api.send_document(u, d, f, m)
         )
         assert reply["method"] == "sendMessage" and expected in reply["text"], (case, reply["text"])
@@ -351,7 +340,9 @@ def test_hostile_photos_names_and_captions_get_clear_answers_and_the_gallery_sta
 
     # a real selfie whose EXIF block is cut short: Pillow warns, the bot answers, the log stays one-line
     eva = User(69, "Eva")
-    reply = answer(api, eva.id, lambda: api.send_document(eva, _corrupt_exif_jpeg(), "me.jpg", "image/jpeg"))
+    reply = next_message(
+        api, eva.id, lambda: api.send_document(eva, _corrupt_exif_jpeg(), "me.jpg", "image/jpeg")
+    )
     assert reply["method"] == "sendPhoto"
 
     usage = "Send a photo with the caption /add NAME"

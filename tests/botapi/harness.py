@@ -88,6 +88,13 @@ class RunningBot:
         self._log.close()
 
 
+def next_message(api: FakeBotAPI, chat_id: int, action: Callable[[], object], timeout: float = 60) -> dict:
+    """Do something as a user and return the bot's next message in that chat."""
+    mark = len(api.sent)
+    action()
+    return api.wait_for_sent_sync(chat_id=chat_id, start=mark, timeout=timeout)[0]
+
+
 def start_api(**kwargs: object) -> FakeBotAPI:
     """A stand-in server on 127.0.0.1 in its own thread."""
     return FakeBotAPI(TOKEN, **kwargs).start_in_thread()  # type: ignore[arg-type]
