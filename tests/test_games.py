@@ -219,6 +219,9 @@ def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_
             ann, photo("barack_obama/test_obama1.jpg"), chat=friends, reply_to=round_["message"]
         ),
     )
+    # and a round nobody played yet, in another group
+    quiet = group(-2009, "Quiet")
+    next_message(api, quiet.id, lambda: api.send_text(bob, "/game", chat=quiet))
     assert bot.stop() == 0
 
     mark = len(api.sent)
@@ -226,6 +229,12 @@ def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_
     try:
         resumed = api.wait_for_sent_sync(chat_id=friends.id, start=mark, timeout=30)[0]
         assert "interrupted by a restart" in resumed["text"] and "1. Ann" in resumed["text"]
+        cancelled = api.wait_for_sent_sync(chat_id=quiet.id, start=mark, timeout=30)[0]
+        assert "interrupted by a restart of the bot, before anybody played" in cancelled["text"]
+        assert (
+            "No round is running"
+            in next_message(api, quiet.id, lambda: api.send_text(bob, "/endgame", chat=quiet))["text"]
+        )
         board = next_message(api, friends.id, lambda: api.send_text(bob, "/leaderboard", chat=friends))[
             "text"
         ]
