@@ -635,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
         rounds=30 if args.quick else 105, seed_rounds=3 if args.quick else 7, shape=shape, rng=rng
     )
     ranking.update(at_100k)
+    from bench.ann import summary as approximate_summary  # the HNSW threshold in force (bench/ann.py)
+
+    ranking["approximate"] = approximate_summary()
     gc.collect()
     pipeline = measure_pipeline(args.quick)
     startup = measure_startup(args.quick, shape, rng)
