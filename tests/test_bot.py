@@ -26,13 +26,6 @@ def image_of(message: dict) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotAPI]:
-    server = start_api()
-    yield server
-    server.stop_thread()
-
-
-@pytest.fixture(scope="module")
 def bot(api: FakeBotAPI, tmp_path_factory) -> Iterator[RunningBot]:
     running = RunningBot(
         api, tmp_path_factory.mktemp("bot") / "gallery.sqlite", admin_ids=f"{ADMIN.id},{KO_ADMIN.id}"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.botapi import FakeBotAPI, User, group
-from tests.botapi.harness import RunningBot, next_message, start_api
+from tests.botapi import User, group
+from tests.botapi.harness import RunningBot, next_message
 from tests.paths import photo
 
 ROUND_SECONDS = 8
@@ -21,13 +21,6 @@ def text_of(message: dict) -> str:
 
 def percent(text: str) -> float:
     return float(re.search(r"(\d+\.\d)%", text).group(1))
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotAPI]:
-    server = start_api()
-    yield server
-    server.stop_thread()
 
 
 @pytest.fixture(scope="module")
