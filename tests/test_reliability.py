@@ -166,9 +166,9 @@ def test_telegram_faults_are_retried_with_backoff_and_the_user_still_gets_the_an
 
     # getUpdates: two 5xx answers and a dropped connection; PTB's updater polls again, slower each time
     ann = User(50, "Ann")
+    since = len(api.requests)  # before the faults: a long poll may time out and hit one at any moment
     api.inject("getUpdates", status=502, times=2)
     api.inject("getUpdates", drop=True)
-    since = len(api.requests)
     mark = len(api.sent)
     api.send_text(ann, "/start")
     api.send_photo(ann, photo("barack_obama/obama-240p.jpg"))
