@@ -1,8 +1,11 @@
 """The approximate ranking (an HNSW graph behind `FaceIndex.rank`) against the exact pass, by gallery size.
 
-    uv run python bench/ann.py --json                    # 100k, 1M, 2M photos: ~15 min on 2 cores
-    uv run python bench/ann.py --sizes 3000000 --json    # one size
+    uv run python bench/ann.py --json                    # 100k, 1M, 2M photos: 25-40 min on 2 cores
+    uv run python bench/ann.py --sizes 1000000 --json    # one size
     uv run python bench/ann.py --quick                   # 100k only, a smoke run
+
+Most of the time is building the graphs (faiss HNSW on both cores: ~5 min at 1M, 12-15 min at 2M). 3M is
+not in the default run: its build alone would take ~25 min here (the rate falls as the graph grows).
 
 For each size n, over n synthetic dlib-shaped embeddings (bench/run.py's generator, 10 photos per
 celebrity) and queries of people who are not in the gallery (the hard case for a graph):

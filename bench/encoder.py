@@ -25,10 +25,12 @@ project avoids), made in a throwaway venv with Debian's OpenBLAS:
     CMAKE_BUILD_PARALLEL_LEVEL=2 /tmp/dlibblas-venv/bin/pip install --no-build-isolation .  # ~19 min
 
 CMake found OpenBLAS (with its LAPACK) and enabled AVX: DLIB_USE_BLAS, DLIB_USE_LAPACK and
-USE_AVX_INSTRUCTIONS are all True. On 30 faces (2 cores, Python 3.11): the network is 97.6% of a face's
-time (landmarks 1.9%, chip 0.5%); descriptor 109 ms with dlib-bin, 25.6 ms with the OpenBLAS build on
-one thread (4.3x), 19.6 ms on two (5.6x); the descriptors agree to 3.3e-7 per component, 1.0e-6 in
-Euclidean distance (float32 rounding: the same model and arithmetic in another order).
+USE_AVX_INSTRUCTIONS are all True. On 30 faces (2 cores, Python 3.11), two runs (quiet / other work
+running): the network is 97.6% of a face's time (landmarks 1.9%, chip 0.5%); descriptor 109 / 140 ms
+with dlib-bin, 25.6 / 32.7 ms with the OpenBLAS build on one thread (4.3x), 19.6 / 31.1 ms on two; the
+descriptors agree to 3.3e-7 per component, 1.0e-6 in Euclidean distance (float32 rounding: the same model,
+sums in another order). But that build's HOG detection is ~2x slower than dlib-bin's (143 vs 69 ms per
+photo downscaled to 1024 px), so a one-face photo gains only ~1.2x overall.
 
 Progress goes to stderr; with --json the last line of stdout is one JSON object.
 """
@@ -71,6 +73,16 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
     count = int(data["count"])
     per_face: dict[str, list[float]] = {step: [] for step in STEPS}
     descriptors, from_chips = [], []
+    detector = dlib.get_frontal_face_detector()
+    detect: list[float] = []
+    for j in range(int(data["photos"])):  # HOG on the downscaled copy, as FaceModels.locate does
+        small = np.ascontiguousarray(data[f"detect_{j}"])
+        runs_detect = []
+        for _ in range(rounds + 1):
+            start = time.perf_counter()
+            detector(small, 0)
+            runs_detect.append(time.perf_counter() - start)
+        detect.append(statistics.median(runs_detect[1:]))
     for i in range(count):
         pixels = np.ascontiguousarray(data[f"pixels_{i}"])
         top, right, bottom, left = (int(v) for v in data[f"box_{i}"])
@@ -106,6 +118,7 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
         "faces": count,
         "rounds": rounds,
         "ms_per_face": ms,
+        "detect_ms_per_photo": round(statistics.mean(detect) * 1e3, 2),
         "ms_per_face_max": {step: round(max(per_face[step]) * 1e3, 2) for step in STEPS},
         "chip_plus_network_ms": round(ms["chip"] + ms["network"], 2),
         "descriptor_from_chip_max_abs_diff": chip_vs_full,
@@ -118,22 +131,32 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
 
 def prepare_faces(path: Path, limit: int | None) -> list[str]:
     """Decode the shared photos, find their faces as the project does, save pixels and boxes for workers."""
-    from engine.faces import FaceModels
+    from PIL import Image
+
+    from engine.faces import DETECT_MAX_SIDE, FaceModels
     from engine.images import decode_photo
     from tests.paths import FACES_DIR, manifest
 
     models = FaceModels()
     arrays: dict[str, np.ndarray] = {}
     names: list[str] = []
+    photos = 0
     for photo_path, _ in manifest():
         pixels = decode_photo(photo_path).pixels
+        height, width = pixels.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
+        small = Image.fromarray(pixels).resize(
+            (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BILINEAR
+        )
+        arrays[f"detect_{photos}"] = np.asarray(small)
+        photos += 1
         for box in models.locate(pixels):
             if limit is not None and len(names) >= limit:
                 break
             arrays[f"pixels_{len(names)}"] = pixels
             arrays[f"box_{len(names)}"] = np.array(box, dtype=np.int64)
             names.append(f"{photo_path.relative_to(FACES_DIR)}@{box}")
-    np.savez(path, count=len(names), **arrays)
+    np.savez(path, count=len(names), photos=photos, **arrays)
     return names
 
 
@@ -175,7 +198,8 @@ def summary_line(label: str, report: dict) -> str:
     ms = report["ms_per_face"]
     return (
         f"{label}: landmarks {ms['landmarks']} ms, chip {ms['chip']} ms, network {ms['network']} ms, "
-        f"descriptor (chip + network) {ms['descriptor']} ms per face; BLAS {report['DLIB_USE_BLAS']}, "
+        f"descriptor (chip + network) {ms['descriptor']} ms per face; HOG detection "
+        f"{report['detect_ms_per_photo']} ms per photo; BLAS {report['DLIB_USE_BLAS']}, "
         f"AVX {report['USE_AVX_INSTRUCTIONS']}, OPENBLAS_NUM_THREADS {report['openblas_num_threads']}"
     )
 
@@ -214,8 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                 other["speedup_descriptor"] = round(
                     project["ms_per_face"]["descriptor"] / other["ms_per_face"]["descriptor"], 2
                 )
+                other["speedup_detect"] = round(
+                    project["detect_ms_per_photo"] / other["detect_ms_per_photo"], 2
+                )
                 log(summary_line(python, other))
-                log(f"  against dlib-bin: {other['match']}, descriptor {other['speedup_descriptor']}x")
+                log(
+                    f"  against dlib-bin: {other['match']}, descriptor {other['speedup_descriptor']}x, "
+                    f"detection {other['speedup_detect']}x"
+                )
                 others.append(other)
     ms = project["ms_per_face"]
     per_face = ms["landmarks"] + ms["chip"] + ms["network"]  # what one face costs, step by step

@@ -8,10 +8,10 @@ Distances are Euclidean, as dlib's model was trained: |x - q|^2 = |x|^2 - 2 x·q
 precomputed and |q|^2 added only to the hits (it does not change the order), so one query is one
 matrix-vector product, one add and a partition: about one read of the matrix (bench/run.py).
 
-Past `APPROXIMATE_ABOVE` photos, that one read (~36 ms per million photos here, linear) becomes the
-larger part of a reply, so a query goes through an HNSW graph (engine/ann.py) instead: the graph proposes
-a few thousand nearest photos, each is re-scored exactly from the matrix, and the same nearest-photo rule
-picks the celebrities (recall@5 >= 0.99 against the exact ranking, bench/ann.py). The graph is built in a
+Past `APPROXIMATE_ABOVE` photos, that one read (25-45 ms per million photos here, linear) is worth
+avoiding, so a query goes through an HNSW graph (engine/ann.py) instead: the graph proposes a few thousand
+nearest photos, each is re-scored exactly from the matrix, and the same nearest-photo rule picks the
+celebrities (recall@5 >= 0.99 against the exact ranking, bench/ann.py). The graph is built in a
 background thread once the gallery crosses the threshold and kept in step with adds and removals; until it
 has caught up, queries take the exact path, which is always right.
 """
@@ -29,11 +29,14 @@ from engine.ann import HnswGraph
 DIM = 128
 SAME_PERSON = 0.6  # dlib's trained threshold: below it, the same person
 
-# Galleries of at least this many photos rank through the HNSW graph. Measured on this machine
-# (bench/ann.py): an exact query costs ~36 ms per million photos, an HNSW query a few ms at any size, so
-# the graph answers faster from ~100k photos on; but it costs ~1 min of a core per 100k photos to build,
-# ~0.45 GB per million photos of memory, and ~1% of top-5 places. At 2M the exact pass is ~75 ms, half
-# of one face's encoding (0.14 s): past that, ranking would become the slower half of a reply.
+# Galleries of at least this many photos rank through the HNSW graph. Measured by bench/ann.py on this
+# machine (2 cores, other work running), on synthetic dlib-shaped embeddings with queries of strangers,
+# the graph at recall@5 >= 0.99 (its ef grows with the gallery, engine/ann.py) against the exact pass:
+# 100k: 12 ms vs 5 ms (the exact pass wins); 1M: 31 ms vs 42 ms (1.35x); 2M: 1.4-1.5x (e.g. 136 ms vs
+# 186 ms under load). Only 1.35x at 1M does not pay for the graph: 5 min of both cores to build and
+# +0.75 GB per million photos. At 2M the exact pass reaches 50-80 ms (quiet to loaded), half of a face's
+# encoding, and grows linearly; from there the graph's 1.4-1.5x is worth its ~12-15 min background build
+# (queries stay exact until it is ready).
 APPROXIMATE_ABOVE = 2_000_000
 # The graph is asked for as many candidates as it explores (its `expansion`); when they hold fewer
 # than k celebrities (a crowd of one celebrity's photos around the query), it widens like the exact path,
