@@ -127,10 +127,6 @@ class FaceIndex:
     def celebrity_ids(self) -> np.ndarray:
         return self._celebs[: self._n]
 
-    def celebrity_count(self) -> int:
-        """How many distinct celebrities have at least one photo."""
-        return int(np.unique(self.celebrity_ids).size)
-
     @property
     def approximate(self) -> bool:
         """Whether queries go through the graph now (past the threshold, and the graph caught up)."""

@@ -137,7 +137,9 @@ class Gallery:
 
     @property
     def celebrity_count(self) -> int:
-        return self.index.celebrity_count()
+        # Every stored celebrity has at least one photo (created with its first, removed whole), so this is
+        # the name table's size: no pass over the index on each reply's footer.
+        return len(self._names)
 
     def rank(self, embedding: np.ndarray, k: int = 5) -> list[Match]:
         """The k nearest distinct celebrities, nearest first."""
