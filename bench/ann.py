@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.run import demo_shape, interleaved, log, median_ms, synth_gallery, synth_queries  # noqa: E402
+from bench.common import demo_shape, interleaved, log, machine, median_ms, synth_gallery, synth_queries  # noqa: E402
 from engine import ann  # noqa: E402
 from engine.ranking import APPROXIMATE_ABOVE, FaceIndex  # noqa: E402
 
@@ -200,11 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "crossover": crossover(measured),
         "recall_ok": all(s["recall_at_5"] >= 0.99 for s in measured),
         "distances_exact": all(s["max_distance_diff"] == 0.0 for s in measured),
-        "machine": {
-            "cores": os.cpu_count(),
-            "load_avg_start": round(load_start, 2),
-            "load_avg_end": round(os.getloadavg()[0], 2),
-        },
+        "machine": machine(load_start),
         "seconds": round(time.perf_counter() - started, 1),
     }
     log(f"ann: crossover {report['crossover']}; recall ok {report['recall_ok']}; {report['seconds']} s")

@@ -204,6 +204,12 @@ def summary_line(label: str, report: dict) -> str:
     )
 
 
+def _machine(load_start: float) -> dict:
+    from bench.common import machine  # the project's side only: workers run without project imports
+
+    return machine(load_start)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
@@ -258,11 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             "network_share": round(ms["network"] / per_face, 3),
         },
         "others": [{k: v for k, v in o.items() if k != "descriptors"} for o in others],
-        "machine": {
-            "cores": os.cpu_count(),
-            "load_avg_start": round(load_start, 2),
-            "load_avg_end": round(os.getloadavg()[0], 2),
-        },
+        "machine": _machine(load_start),
         "seconds": round(time.perf_counter() - started, 1),
     }
     log(f"encoder: split of a face's embedding: {report['split']}; done in {report['seconds']} s")

@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.cli import default_db_path
+from bot.console import default_db_path
 from bot.handlers import admin, games, info, lookalike
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging

@@ -8,25 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_NO_FACE = 3
-EXIT_UNREADABLE = 4
-
-
-class CliError(Exception):
-    """A failure to report as one line on stderr, with an exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+from bot.console import CliError, default_db_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,16 +83,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def default_db_path() -> Path:
-    """$LOOKALIKE_DB, else gallery.sqlite in the user's data folder."""
-    from_env = os.environ.get("LOOKALIKE_DB")
-    if from_env:
-        return Path(from_env)
-    from platformdirs import user_data_path
-
-    return user_data_path("lookalike") / "gallery.sqlite"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -128,8 +105,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         print(f"lookalike: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-
-
-def print_json(obj: object) -> None:
-    """One JSON object on one line (UTF-8, Hangul kept readable)."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.cli import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
+from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
 from bot.render import collage_for, map_for
 from bot.texts import texts
 from engine.faces import Analysis, FaceModels
