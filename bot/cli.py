@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     rename.add_argument("old", metavar="OLD")
     rename.add_argument("new", metavar="NEW")
 
+    alias = commands.add_parser("alias", help="give a celebrity other names (any script)")
+    alias.add_argument("name", metavar="NAME")
+    alias.add_argument("aliases", nargs="+", metavar="ALIAS")
+
     compare = commands.add_parser("compare", help="how alike the faces in two photos are")
     compare.add_argument("first", metavar="A")
     compare.add_argument("second", metavar="B")

@@ -34,6 +34,7 @@ async def dispatch(args: argparse.Namespace, db: Path) -> int:
         "list": cmd_list,
         "remove": cmd_remove,
         "rename": cmd_rename,
+        "alias": cmd_alias,
         "compare": cmd_compare,
         "map": cmd_map,
         "export": cmd_export,
@@ -221,7 +222,14 @@ async def cmd_list(args: argparse.Namespace, db: Path) -> int:
     async with readable_gallery(db) as gallery:
         celebrities = await gallery.celebrities()
     if args.json:
-        print_json({"celebrities": [{"name": c.name, "photos": c.photos} for c in celebrities]})
+        print_json(
+            {
+                "celebrities": [
+                    {"name": c.name, "photos": c.photos, "wikidata": c.wikidata, "aliases": list(c.aliases)}
+                    for c in celebrities
+                ]
+            }
+        )
     else:
         for celebrity in celebrities:
             print(f"{celebrity.name}\t{celebrity.photos}")
@@ -253,6 +261,17 @@ async def cmd_rename(args: argparse.Namespace, db: Path) -> int:
         new = await gallery.rename(args.old, args.new)
     print(f"renamed {args.old} to {new}")
     return EXIT_OK
+
+
+async def cmd_alias(args: argparse.Namespace, db: Path) -> int:
+    async with existing_gallery(db) as gallery:
+        added, refused = await gallery.add_aliases(args.name, args.aliases)
+        name = await gallery.find(args.name)
+    for alias in added:
+        print(f"{name}: alias {alias}")
+    for alias, why in refused:
+        print(f"lookalike: alias {alias!r} not added: {why}", file=sys.stderr)
+    return EXIT_OK if not refused else 1
 
 
 async def cmd_compare(args: argparse.Namespace, db: Path) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.faces import Face
 from engine.ranking import DIM, FaceIndex, similarity
-from store.names import clean_name, name_key
+from store.names import InvalidName, clean_name, name_key
 from store.schema import migrate
 
 LOAD_CHUNK = 8192  # rows per fetch when loading the index: 4 MB of embeddings at a time
@@ -47,8 +47,34 @@ class Match:
 
 @dataclass(frozen=True)
 class Celebrity:
+    """A celebrity as listed: name, photo count, Wikidata item (or None) and other names."""
+
     name: str
     photos: int
+    wikidata: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Who made a gallery photo and under which licence, and the page it came from (for attribution)."""
+
+    author: str = ""
+    license: str = ""
+    license_url: str = ""
+    source_page: str = ""
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """A stored photo without its pixels: whose it is, where it came from, its credit, audit decision."""
+
+    photo_id: int
+    name: str
+    source: str
+    credit: Credit
+    kept: bool
+    added_at: float
 
 
 @dataclass(frozen=True)
@@ -149,13 +175,74 @@ class Gallery:
         ]
 
     async def celebrities(self) -> list[Celebrity]:
-        """Every celebrity with its photo count, by name."""
+        """Every celebrity with its photo count, Wikidata item and aliases, by name."""
+        aliases: dict[int, list[str]] = {}
+        async with self._db.execute("SELECT celebrity_id, name FROM alias ORDER BY name_key") as cursor:
+            async for celeb_id, alias in cursor:
+                aliases.setdefault(celeb_id, []).append(alias)
         sql = (
-            "SELECT c.name, COUNT(p.id) FROM celebrity c LEFT JOIN photo p ON p.celebrity_id = c.id "
-            "GROUP BY c.id ORDER BY c.name_key"
+            "SELECT c.id, c.name, COUNT(p.id), c.wikidata FROM celebrity c "
+            "LEFT JOIN photo p ON p.celebrity_id = c.id GROUP BY c.id ORDER BY c.name_key"
         )
         async with self._db.execute(sql) as cursor:
-            return [Celebrity(name, count) async for name, count in cursor]
+            return [
+                Celebrity(name, count, wikidata, tuple(aliases.get(celeb_id, ())))
+                async for celeb_id, name, count, wikidata in cursor
+            ]
+
+    async def aliases_of(self, name: str) -> list[str]:
+        """A celebrity's other names (empty for an unknown name)."""
+        row = await self._celebrity_row(name)
+        if row is None:
+            return []
+        sql = "SELECT name FROM alias WHERE celebrity_id = ? ORDER BY name_key"
+        async with self._db.execute(sql, (row[0],)) as cursor:
+            return [alias async for (alias,) in cursor]
+
+    async def find_wikidata(self, item: str) -> str | None:
+        """The name of the celebrity built from Wikidata item `item` (Q…), or None."""
+        sql = "SELECT name FROM celebrity WHERE wikidata = ?"
+        async with self._db.execute(sql, (item.upper(),)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def photo(self, photo_id: int) -> PhotoRecord | None:
+        """One stored photo's record (no pixels), or None if it is gone."""
+        records = await self._photo_records("WHERE p.id = ?", (photo_id,))
+        return records[0] if records else None
+
+    async def photo_records(self, name: str | None = None) -> list[PhotoRecord]:
+        """Every photo's record (of one celebrity, by name or alias, when `name` is given), by id."""
+        if name is None:
+            return await self._photo_records("", ())
+        row = await self._celebrity_row(name)
+        return [] if row is None else await self._photo_records("WHERE p.celebrity_id = ?", (row[0],))
+
+    async def _photo_records(self, where: str, params: tuple) -> list[PhotoRecord]:
+        sql = (
+            "SELECT p.id, c.name, p.source, p.author, p.license, p.license_url, p.source_page, p.kept, "
+            f"p.added_at FROM photo p JOIN celebrity c ON c.id = p.celebrity_id {where} ORDER BY p.id"
+        )
+        async with self._db.execute(sql, params) as cursor:
+            return [
+                PhotoRecord(pid, name, source, Credit(author, lic, lic_url, page), bool(kept), added)
+                async for pid, name, source, author, lic, lic_url, page, kept, added in cursor
+            ]
+
+    async def value(self, key: str) -> str | None:
+        """A value stored with the gallery (e.g. its fitted calibration, as JSON), or None."""
+        async with self._db.execute("SELECT value FROM gallery_value WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def distinct_pairs(self) -> set[frozenset[str]]:
+        """Pairs of celebrities an admin has declared different people (the audit stops asking)."""
+        sql = (
+            "SELECT a.name, b.name FROM distinct_pair d JOIN celebrity a ON a.id = d.first_id "
+            "JOIN celebrity b ON b.id = d.second_id"
+        )
+        async with self._db.execute(sql) as cursor:
+            return {frozenset((a, b)) async for a, b in cursor}
 
     async def find(self, name: str) -> str | None:
         """The stored spelling of `name`, or None if no such celebrity."""
@@ -207,8 +294,14 @@ class Gallery:
                 raise
             await self._db.execute("COMMIT")
 
-    async def add_face(self, name: str, face: Face, data_hash: str, source: str = "") -> Added:
-        """Store one photo's face under `name` (creating the celebrity); a known hash is a duplicate."""
+    async def add_face(
+        self, name: str, face: Face, data_hash: str, source: str = "", credit: Credit | None = None
+    ) -> Added:
+        """Store one photo's face under `name` (a name or an alias; a new name creates the celebrity).
+
+        `source` is where the photo came from (a file path, a URL); `credit` its author and licence.
+        A known content hash is a duplicate and changes nothing."""
+        credit = credit or Credit()
         display = clean_name(name)
         key = name_key(display)
         now = time.time()
@@ -229,15 +322,19 @@ class Gallery:
             else:
                 celeb_id, stored_name = row
             cursor = await db.execute(
-                "INSERT INTO photo (celebrity_id, sha256, embedding, thumbnail, source, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO photo (celebrity_id, sha256, embedding, thumbnail, source, added_at, "
+                "author, license, license_url, source_page) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     celeb_id,
                     data_hash,
                     np.asarray(face.embedding, dtype=np.float32).tobytes(),
                     face.thumbnail,
-                    source[:500],
+                    source[:1000],
                     now,
+                    credit.author[:500],
+                    credit.license[:200],
+                    credit.license_url[:1000],
+                    credit.source_page[:1000],
                 ),
             )
             photo_id = cursor.lastrowid
@@ -270,6 +367,10 @@ class Gallery:
             other = await self._celebrity_row(display)
             if other is not None and other[0] != row[0]:
                 raise GalleryError("name_taken", f"{other[1]!r} is already in the gallery")
+            # One of its own aliases becoming its name stops being an alias.
+            await db.execute(
+                "DELETE FROM alias WHERE celebrity_id = ? AND name_key = ?", (row[0], name_key(display))
+            )
             await db.execute(
                 "UPDATE celebrity SET name = ?, name_key = ? WHERE id = ?",
                 (display, name_key(display), row[0]),
@@ -277,10 +378,117 @@ class Gallery:
         self._names[row[0]] = display
         return display
 
+    async def add_aliases(self, name: str, aliases: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Give a celebrity other names; returns (stored aliases, [(alias, why not stored)]).
+
+        An alias already this celebrity's is skipped quietly; one that names another celebrity, or is
+        empty or too long once cleaned, is refused with a reason. Unknown `name` → GalleryError."""
+        added: list[str] = []
+        refused: list[tuple[str, str]] = []
+        async with self.transaction() as db:
+            row = await self._celebrity_row(name)
+            if row is None:
+                raise GalleryError("unknown_name", f"no celebrity called {clean_name(name)!r}")
+            for raw in aliases:
+                try:
+                    alias = clean_name(raw)
+                except InvalidName as exc:
+                    refused.append((raw, str(exc)))
+                    continue
+                owner = await self._celebrity_row(alias)
+                if owner is not None:
+                    if owner[0] != row[0]:
+                        refused.append((alias, f"{owner[1]!r} is already called that"))
+                    continue
+                await db.execute(
+                    "INSERT INTO alias (celebrity_id, name, name_key) VALUES (?, ?, ?)",
+                    (row[0], alias, name_key(alias)),
+                )
+                added.append(alias)
+        return added, refused
+
+    async def remove_alias(self, name: str, alias: str) -> bool:
+        """Drop one of a celebrity's aliases; whether it was there. Unknown `name` → GalleryError."""
+        async with self.transaction() as db:
+            row = await self._celebrity_row(name)
+            if row is None:
+                raise GalleryError("unknown_name", f"no celebrity called {clean_name(name)!r}")
+            cursor = await db.execute(
+                "DELETE FROM alias WHERE celebrity_id = ? AND name_key = ?", (row[0], name_key(alias))
+            )
+            return cursor.rowcount > 0
+
+    async def set_wikidata(self, name: str, item: str) -> None:
+        """Record the Wikidata item (Q…) a celebrity was built from. Taken by another → GalleryError."""
+        item = item.upper()
+        async with self.transaction() as db:
+            row = await self._celebrity_row(name)
+            if row is None:
+                raise GalleryError("unknown_name", f"no celebrity called {clean_name(name)!r}")
+            async with db.execute(
+                "SELECT name FROM celebrity WHERE wikidata = ? AND id != ?", (item, row[0])
+            ) as c:
+                other = await c.fetchone()
+            if other is not None:
+                raise GalleryError("wikidata_taken", f"{other[0]!r} is already Wikidata item {item}")
+            await db.execute("UPDATE celebrity SET wikidata = ? WHERE id = ?", (item, row[0]))
+
+    async def remove_photo(self, photo_id: int) -> str | None:
+        """Delete one photo; the celebrity goes too when it was their last. Returns whose it was (or None)."""
+        async with self.transaction() as db:
+            async with db.execute("SELECT celebrity_id FROM photo WHERE id = ?", (photo_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            celeb_id = row[0]
+            await db.execute("DELETE FROM photo WHERE id = ?", (photo_id,))
+            async with db.execute("SELECT COUNT(*) FROM photo WHERE celebrity_id = ?", (celeb_id,)) as cursor:
+                left = (await cursor.fetchone())[0]  # type: ignore[index]
+            if left == 0:
+                await db.execute("DELETE FROM celebrity WHERE id = ?", (celeb_id,))
+        name = self._names[celeb_id]
+        self.index.remove_photos(np.array([photo_id]))
+        if left == 0:
+            self._names.pop(celeb_id, None)
+        return name
+
+    async def keep_photo(self, photo_id: int, kept: bool = True) -> bool:
+        """Mark a photo as checked by an admin (the audit no longer reports it); whether it exists."""
+        async with self.transaction() as db:
+            cursor = await db.execute("UPDATE photo SET kept = ? WHERE id = ?", (int(kept), photo_id))
+            return cursor.rowcount > 0
+
+    async def mark_distinct(self, first: str, second: str) -> None:
+        """Record that two celebrities are different people (the audit no longer pairs them)."""
+        async with self.transaction() as db:
+            rows = [await self._celebrity_row(n) for n in (first, second)]
+            for raw, row in zip((first, second), rows, strict=True):
+                if row is None:
+                    raise GalleryError("unknown_name", f"no celebrity called {clean_name(raw)!r}")
+            a, b = sorted(r[0] for r in rows)  # type: ignore[index]
+            if a != b:
+                await db.execute(
+                    "INSERT OR IGNORE INTO distinct_pair (first_id, second_id) VALUES (?, ?)", (a, b)
+                )
+
+    async def set_value(self, key: str, value: str) -> None:
+        """Store a value with the gallery (replacing any earlier one)."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO gallery_value (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, time.time()),
+            )
+
     async def _celebrity_row(self, name: str) -> tuple[int, str] | None:
-        sql = "SELECT id, name FROM celebrity WHERE name_key = ?"
-        async with self._db.execute(sql, (name_key(name),)) as cursor:
+        """(id, stored name) of the celebrity called `name`, by name or by alias."""
+        key = name_key(name)
+        async with self._db.execute("SELECT id, name FROM celebrity WHERE name_key = ?", (key,)) as cursor:
             row = await cursor.fetchone()
+        if row is None:
+            sql = "SELECT c.id, c.name FROM alias a JOIN celebrity c ON c.id = a.celebrity_id WHERE a.name_key = ?"
+            async with self._db.execute(sql, (key,)) as cursor:
+                row = await cursor.fetchone()
         return (row[0], row[1]) if row else None
 
     async def integrity_ok(self) -> bool:

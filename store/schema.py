@@ -65,6 +65,35 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (chat_id, user_id)
     );
     """,
+    # 4: what the gallery knows of each celebrity and photo beyond the face: other names (aliases, in any
+    # script), the Wikidata item, each photo's credit (author, licence, the page it came from) for reuse
+    # with attribution, admins' audit decisions, and values fitted on the gallery (its calibration)
+    """
+    ALTER TABLE celebrity ADD COLUMN wikidata TEXT;
+    CREATE UNIQUE INDEX celebrity_by_wikidata ON celebrity(wikidata) WHERE wikidata IS NOT NULL;
+    CREATE TABLE alias (
+        celebrity_id INTEGER NOT NULL REFERENCES celebrity(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX alias_by_celebrity ON alias(celebrity_id);
+    ALTER TABLE photo ADD COLUMN author TEXT NOT NULL DEFAULT '';
+    ALTER TABLE photo ADD COLUMN license TEXT NOT NULL DEFAULT '';
+    ALTER TABLE photo ADD COLUMN license_url TEXT NOT NULL DEFAULT '';
+    ALTER TABLE photo ADD COLUMN source_page TEXT NOT NULL DEFAULT '';
+    ALTER TABLE photo ADD COLUMN kept INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE distinct_pair (
+        first_id INTEGER NOT NULL REFERENCES celebrity(id) ON DELETE CASCADE,
+        second_id INTEGER NOT NULL REFERENCES celebrity(id) ON DELETE CASCADE,
+        PRIMARY KEY (first_id, second_id),
+        CHECK (first_id < second_id)
+    );
+    CREATE TABLE gallery_value (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 

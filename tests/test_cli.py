@@ -123,15 +123,19 @@ def test_curating_the_gallery_from_the_command_line(tmp_path) -> None:
     refused = lookalike("add", "Two People", str(face("multiple/two_people.jpg")), db=db)
     assert refused.returncode == 3 and "several_faces" in refused.stdout
     assert lookalike("rename", "아이유", "IU", db=db).returncode == 0
+    assert lookalike("alias", "IU", "아이유", "이지은", db=db).returncode == 0
     listed = json_lines(lookalike("list", "--json", db=db).stdout)[0]
-    assert listed == {"celebrities": [{"name": "IU", "photos": 2}]}
+    assert listed == {
+        "celebrities": [{"name": "IU", "photos": 2, "wikidata": None, "aliases": ["아이유", "이지은"]}]
+    }
+    assert lookalike("rename", "이지은", "Lee Ji-eun", db=db).returncode == 0  # an alias names it too
     matched = json_lines(
         lookalike("match", str(face("multiple/test_kit_with_rose.jpg")), "--json", db=db, cwd=tmp_path).stdout
     )
     assert matched[0]["faces"][1]["matches"] == [matched[0]["faces"][1]["matches"][0]]  # one celebrity only
-    assert matched[0]["faces"][1]["matches"][0]["name"] == "IU"
-    assert lookalike("remove", "iu", db=db).returncode == 0
-    missing = lookalike("remove", "IU", db=db)
+    assert matched[0]["faces"][1]["matches"][0]["name"] == "Lee Ji-eun"
+    assert lookalike("remove", "아이유", db=db).returncode == 0
+    missing = lookalike("remove", "Lee Ji-eun", db=db)
     assert missing.returncode == 1 and "no celebrity" in missing.stderr
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.faces import Face, FaceModels
-from store.gallery import Gallery, GalleryError, content_hash
+from store.gallery import Credit, Gallery, GalleryError, content_hash
 from store.names import InvalidName, clean_name, name_key
 from store.schema import MIGRATIONS
 from tests.paths import face
@@ -132,3 +132,71 @@ def test_names_compare_case_insensitively_in_any_script() -> None:
 def test_unusable_names_are_refused(raw: str) -> None:
     with pytest.raises(InvalidName):
         clean_name(raw)
+
+
+async def test_aliases_name_a_celebrity_everywhere_a_name_does(tmp_path, faces) -> None:
+    async with await Gallery.open(tmp_path / "g.sqlite") as gallery:
+        await gallery.add_face("IU", *faces["rose"])
+        await gallery.add_face("Joe Biden", *faces["biden"])
+        added, refused = await gallery.add_aliases("iu", ["아이유", "이지은", "IU", "joe biden", "  "])
+        assert added == ["아이유", "이지은"]
+        assert [alias for alias, _why in refused] == ["joe biden", "  "]
+        assert await gallery.find("이지은") == "IU"
+        await gallery.add_face("아이유", *faces["kit"])  # a photo added under an alias joins the celebrity
+        assert gallery.celebrity_count == 2
+        with pytest.raises(GalleryError):
+            await gallery.rename("Joe Biden", "아이유")  # taken, as an alias
+        assert await gallery.rename("이지은", "이지은") == "이지은"  # its own alias becomes its name
+        assert await gallery.aliases_of("이지은") == ["아이유"]  # and stops being an alias
+        (listed,) = [c for c in await gallery.celebrities() if c.name == "이지은"]
+        assert listed.photos == 2 and listed.aliases == ("아이유",)
+        assert await gallery.remove("아이유") == 2
+        assert await gallery.aliases_of("아이유") == [] and gallery.celebrity_count == 1
+        async with gallery.db.execute("SELECT COUNT(*) FROM alias") as cursor:
+            assert (await cursor.fetchone())[0] == 0
+
+
+async def test_photos_keep_their_source_and_credit_and_go_one_by_one(tmp_path, faces) -> None:
+    credit = Credit(
+        "Pete Souza", "CC BY 3.0", "https://creativecommons.org/licenses/by/3.0", "https://x/File:O.jpg"
+    )
+    db = tmp_path / "g.sqlite"
+    async with await Gallery.open(db) as gallery:
+        first = await gallery.add_face(
+            "Barack Obama", *faces["obama1"], source="/photos/o1.jpg", credit=credit
+        )
+        second = await gallery.add_face("Barack Obama", *faces["obama2"], source="/photos/o2.jpg")
+        await gallery.set_wikidata("barack obama", "q76")
+        assert await gallery.find_wikidata("Q76") == "Barack Obama"
+        await gallery.add_face("Joe Biden", *faces["biden"])
+        with pytest.raises(GalleryError):
+            await gallery.set_wikidata("Joe Biden", "Q76")
+        assert await gallery.keep_photo(second.photo_id)
+    async with await Gallery.open(db) as gallery:
+        records = await gallery.photo_records("Barack Obama")
+        assert [(r.source, r.credit, r.kept) for r in records] == [
+            ("/photos/o1.jpg", credit, False),
+            ("/photos/o2.jpg", Credit(), True),
+        ]
+        assert await gallery.remove_photo(first.photo_id) == "Barack Obama"
+        assert gallery.photo_count == 2 and await gallery.photo(first.photo_id) is None
+        query = faces["query_obama"][0].embedding
+        assert gallery.rank(query, 1)[0].photo_id == second.photo_id
+        assert await gallery.remove_photo(second.photo_id) == "Barack Obama"  # the last one: the name goes
+        assert gallery.celebrity_count == 1 and await gallery.find("Barack Obama") is None
+        assert await gallery.remove_photo(second.photo_id) is None
+
+
+async def test_values_and_audit_decisions_are_kept_with_the_gallery(tmp_path, faces) -> None:
+    db = tmp_path / "g.sqlite"
+    async with await Gallery.open(db) as gallery:
+        assert await gallery.value("calibration") is None
+        await gallery.set_value("calibration", '{"v": 1}')
+        await gallery.set_value("calibration", '{"v": 2}')
+        await gallery.add_face("Barack Obama", *faces["obama1"])
+        await gallery.add_face("Joe Biden", *faces["biden"])
+        await gallery.mark_distinct("joe biden", "Barack Obama")
+        await gallery.mark_distinct("Barack Obama", "Joe Biden")
+    async with await Gallery.open(db) as gallery:
+        assert await gallery.value("calibration") == '{"v": 2}'
+        assert await gallery.distinct_pairs() == {frozenset({"Barack Obama", "Joe Biden"})}
