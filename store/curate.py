@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
 from engine.pool import Busy, WorkerCrashed
-from store.gallery import Gallery, content_hash
+from store.gallery import Credit, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
 Analyzer = Callable[[bytes], Awaitable[Analysis]]
@@ -61,8 +61,15 @@ class Summary:
         return [o for o in self.outcomes if not o.ok]
 
 
-async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes, source: str = "") -> Outcome:
-    """Offer one photo's bytes to the gallery under `name`."""
+async def add_photo(
+    gallery: Gallery,
+    analyze: Analyzer,
+    name: str,
+    data: bytes,
+    source: str = "",
+    credit: Credit | None = None,
+) -> Outcome:
+    """Offer one photo's bytes to the gallery under `name`, with its `credit` (author, licence, page)."""
     try:
         display = clean_name(name)
     except InvalidName as exc:
@@ -79,7 +86,7 @@ async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes,
         return Outcome(source, "bad_image", display, "the photo crashed the face reader")
     except Busy:
         return Outcome(source, "busy", display, "the face workers are busy; try again later")
-    added = await gallery.add_face(display, face, digest, source)
+    added = await gallery.add_face(display, face, digest, source, credit)
     return Outcome(source, added.status, added.name)
 
 
