@@ -39,8 +39,21 @@ async def dispatch(args: argparse.Namespace, db: Path) -> int:
         "map": cmd_map,
         "export": cmd_export,
         "backup": cmd_backup,
+        "wikidata": _wikidata_command("cmd_wikidata"),
+        "credits": _wikidata_command("cmd_credits"),
     }[args.command]
     return await handler(args, db)
+
+
+def _wikidata_command(name: str):  # type: ignore[no-untyped-def]
+    """A command of bot/wikidata.py, imported when run (it brings in the HTTP client)."""
+
+    async def run(args: argparse.Namespace, db: Path) -> int:
+        from bot import wikidata
+
+        return await getattr(wikidata, name)(args, db)
+
+    return run
 
 
 @contextlib.asynccontextmanager
