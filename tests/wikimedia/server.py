@@ -198,9 +198,9 @@ class WikimediaStandIn:
         app.router.add_route("GET", "/thumb/{width}/{name}", self._thumb)
         app.router.add_route("GET", "/original/{name}", self._original)
         app.router.add_route("GET", "/wiki/{title}", self._page)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.1)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         ready.set()
