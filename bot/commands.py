@@ -18,7 +18,7 @@ from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
 from store.backup import backup_database
-from store.curate import Outcome, add_file, import_folder
+from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
 from store.demo import open_demo_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName
@@ -216,6 +216,10 @@ async def cmd_import(args: argparse.Namespace, db: Path) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"{folder}: not a folder", EXIT_UNREADABLE)
+    try:
+        read_credits(folder)  # a bad credits.csv is said before anything is imported
+    except CreditsError as exc:
+        raise CliError(f"{folder}: {exc}", EXIT_UNREADABLE) from None
     pool = FacePool("process")
     try:
         async with writable_gallery(db) as gallery:
