@@ -9,6 +9,7 @@ killed half-way and finished by a rerun. The expected gallery is in tests/wikime
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -359,3 +360,37 @@ def test_bad_usage_and_unreachable_services_exit_non_zero(wm, tmp_path) -> None:
     status, _, err = finished(lookalike(wm, "wikidata", "Q76", db=tmp_path / "g.sqlite"))
     assert status == 1 and "HTTP 503 (gave up after" in err and "run the same command again" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_import_reads_credits_csv_beside_the_photos_and_refuses_a_broken_one(wm, tmp_path) -> None:
+    source = tmp_path / "celebs"
+    (source / "Joe Biden").mkdir(parents=True)
+    (source / "Joe Biden" / "a.jpg").write_bytes(face("joe_biden/biden.jpg").read_bytes())
+    (source / "Rose Leslie.jpg").write_bytes(face("rose_leslie/rose_leslie_img1.jpg").read_bytes())
+    db = tmp_path / "g.sqlite"
+    (source / "credits.csv").write_text("path;author\nRose Leslie.jpg;X\n", encoding="utf-8")
+    status, _, err = finished(lookalike(wm, "import", str(source), db=db))
+    assert status == 4 and "credits.csv: the first line must name the columns" in err
+    assert not db.exists() or not gallery_state(db)[2]  # nothing imported
+
+    (source / "credits.csv").write_text(
+        "path,author,license,license_url,source\n"
+        "Joe Biden/a.jpg,조 사진가,CC BY-SA 4.0,https://creativecommons.org/licenses/by-sa/4.0,https://example.org/a\n",
+        encoding="utf-8",
+    )
+    assert finished(lookalike(wm, "import", str(source), db=db))[0] == 0
+    lines = finished(lookalike(wm, "credits", "--json", db=db))[1].splitlines()
+    by_name = {json.loads(line)["name"]: json.loads(line) for line in lines}
+    assert by_name["Joe Biden"] == {
+        "name": "Joe Biden",
+        "photo_id": by_name["Joe Biden"]["photo_id"],
+        "author": "조 사진가",
+        "license": "CC BY-SA 4.0",
+        "license_url": "https://creativecommons.org/licenses/by-sa/4.0",
+        "source": "https://example.org/a",
+    }
+    assert by_name["Rose Leslie"]["author"] == "" and by_name["Rose Leslie"]["source"].endswith(
+        "Rose Leslie.jpg"
+    )
+    status, _, err = finished(lookalike(wm, "credits", "Nobody", db=db))
+    assert status == 1 and "no celebrity called 'Nobody'" in err
