@@ -144,6 +144,7 @@ GROUP_COMMANDS = {
         ("endgame", "End the round now"),
         ("twins", "Reply to a group photo: how alike are they?"),
         ("leaderboard", "This group's winners"),
+        ("credits", "Photo credits"),
         ("help", "How it works"),
     ],
     "ko": [
@@ -152,6 +153,7 @@ GROUP_COMMANDS = {
         ("endgame", "게임 끝내기"),
         ("twins", "단체 사진에 답장: 얼마나 닮았을까?"),
         ("leaderboard", "이 그룹의 우승자"),
+        ("credits", "사진 출처"),
         ("help", "사용법"),
     ],
 }

@@ -7,6 +7,7 @@ settings, the build itself (store/wikidata_build.py) and the credit lines.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +22,7 @@ from store.curate import Analyzer
 from store.gallery import Gallery, PhotoRecord
 from store.names import InvalidName
 from store.wikidata_build import Build, Report, sparql_items
-from store.wikimedia import DEFAULT_USER_AGENT, Endpoints, Wikimedia, WikimediaError
+from store.wikimedia import DEFAULT_USER_AGENT, Endpoints, HttpRefused, Wikimedia, WikimediaError
 
 
 def wikimedia_client(settings: WikimediaSettings | None = None) -> Wikimedia:
@@ -95,6 +96,8 @@ async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
         raise CliError("wikidata: give ITEMs, --from FILE or --sparql FILE", EXIT_USAGE)
     pool = FacePool("process")
     try:
+        # Workers ready before the first download: a Ctrl-C then finds them ignoring it (engine/pool.py).
+        await asyncio.to_thread(pool.warm_up)
         async with _gallery(db) as gallery:
             with tqdm(desc="people", unit="person", file=sys.stderr, disable=None) as bar:
 
@@ -113,6 +116,8 @@ async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
                         on_people=total,
                         on_person=lambda _item: bar.update(1),
                     )
+                except HttpRefused as exc:  # e.g. a query the query service refuses (400)
+                    raise CliError(str(exc)) from None
                 except WikimediaError as exc:
                     raise CliError(
                         f"{exc}; what was done is kept: run the same command again to carry on"

@@ -429,7 +429,12 @@ class Build:
             if self.on_person:
                 self.on_person(person.item)
 
-        await asyncio.gather(*(one(p) for p in people))
+        try:
+            async with asyncio.TaskGroup() as group:  # one failing stops the others: nothing left running
+                for person in people:
+                    group.create_task(one(person))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         return self.report
 
     async def person(self, person: Person, wanted_name: str) -> None:

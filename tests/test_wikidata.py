@@ -197,10 +197,11 @@ async def _build(wm: WikimediaStandIn, db: Path, models: FaceModels, items: list
     return report, celebrities, records
 
 
-def test_people_become_celebrities_with_hangul_names_aliases_ids_and_credited_photos(
+def test_people_become_celebrities_with_names_aliases_ids_and_credited_photos_and_a_rerun_only_updates(
     wm, tmp_path, models
 ) -> None:
-    report, celebrities, records = asyncio.run(_build(wm, tmp_path / "g.sqlite", models, ITEMS))
+    db = tmp_path / "g.sqlite"
+    report, celebrities, records = asyncio.run(_build(wm, db, models, ITEMS))
 
     assert {c.name: c.photos for c in celebrities} == EXPECTED_PHOTOS
     assert {c.name: c.wikidata for c in celebrities} == EXPECTED_IDS
@@ -228,18 +229,16 @@ def test_people_become_celebrities_with_hangul_names_aliases_ids_and_credited_ph
     assert not {"Obama at a rally (NC).jpg", "Rose Leslie 2.jpg", "Obama fair use.jpg"} & set(thumbs)
     assert any("cmcontinue" in e.query for e in wm.requests("categorymembers"))
 
-
-def test_a_rerun_downloads_nothing_again_and_only_updates(wm, tmp_path, models) -> None:
-    db = tmp_path / "g.sqlite"
-    _, before, photos_before = asyncio.run(_build(wm, db, models, ITEMS))
+    # Run again: nothing is downloaded again (refused files are remembered, added ones known); only updates.
     downloads = len(wm.requests("thumb"))
     wm.people["Q76"].aliases["ko"].append("버락")  # Wikidata learnt another name meanwhile
-    report, after, photos_after = asyncio.run(_build(wm, db, models, ITEMS))
-
-    assert len(wm.requests("thumb")) == downloads  # refused files are remembered, added ones known
-    assert report.photos_added == 0 and sorted(report.updated) == sorted(EXPECTED_PHOTOS) and not report.added
-    assert photos_after == photos_before
-    assert [(c.name, c.photos, c.wikidata) for c in after] == [(c.name, c.photos, c.wikidata) for c in before]
+    again, after, records_after = asyncio.run(_build(wm, db, models, ITEMS))
+    assert len(wm.requests("thumb")) == downloads
+    assert again.photos_added == 0 and sorted(again.updated) == sorted(EXPECTED_PHOTOS) and not again.added
+    assert records_after == records
+    assert [(c.name, c.photos, c.wikidata) for c in after] == [
+        (c.name, c.photos, c.wikidata) for c in celebrities
+    ]
     assert "버락" in next(c for c in after if c.wikidata == "Q76").aliases
 
 
@@ -307,6 +306,29 @@ def gallery_state(db: Path) -> tuple:
     return people, aliases, photos
 
 
+def stop_after_downloads(
+    wm: WikimediaStandIn, query: Path, db: Path, downloads: int, signum: int
+) -> subprocess.Popen[str]:
+    """Start `lookalike wikidata --sparql`, and send `signum` to its process group after `downloads` more
+    thumbnails were fetched (as the stand-in's log sees them); the process once it has ended."""
+    mark = len(wm.requests("thumb"))
+    process = lookalike(wm, "wikidata", "--sparql", str(query), "--photos", "3", db=db)
+    deadline = time.monotonic() + 240
+    while (
+        len(wm.requests("thumb")) < mark + downloads
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    assert process.poll() is None, process.communicate()
+    os.killpg(process.pid, signum)
+    process.wait(60)
+    if signum == signal.SIGKILL:
+        process.communicate(timeout=30)
+        assert process.returncode == -signal.SIGKILL
+    return process
+
+
 def test_a_run_killed_half_way_is_finished_by_a_rerun_with_the_same_gallery(wm, tmp_path) -> None:
     items = tmp_path / "items.txt"
     items.write_text(
@@ -328,14 +350,9 @@ def test_a_run_killed_half_way_is_finished_by_a_rerun_with_the_same_gallery(wm, 
     assert {e.answered for e in wm.requests()} >= {"429", "503", "maxlag", "timeout", "truncate"}
 
     killed = tmp_path / "killed.sqlite"
-    mark = len(wm.requests("thumb"))
-    process = lookalike(wm, "wikidata", "--sparql", str(query), "--photos", "3", db=killed)
-    deadline = time.monotonic() + 240
-    while len(wm.requests("thumb")) < mark + 6 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    interrupted = stop_after_downloads(wm, query, killed, 2, signal.SIGINT)  # Ctrl-C: the whole group
+    assert interrupted.returncode == 130 and "lookalike: interrupted" in interrupted.communicate()[1]
+    stop_after_downloads(wm, query, killed, 6, signal.SIGKILL)
     half = gallery_state(killed)
     assert 0 < len(half[2]) < 8  # some photos in, not all
 
