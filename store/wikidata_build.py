@@ -491,7 +491,7 @@ class Build:
         return await self._refuse(person, title, reason, rejected)
 
     async def _refuse(self, person: Person, title: str, reason: str, rejected: dict[str, str]) -> int:
-        self.report.refused[reason.split(":")[0].split(" of ")[0]] += 1
+        self.report.refused[_kind(reason)] += 1
         rejected[title] = reason
         await self.gallery.set_value(REJECTED_KEY.format(item=person.item), json.dumps(rejected))
         return 0
@@ -529,6 +529,12 @@ class Build:
             return
         names = [person.label, *person.aliases]
         await self.gallery.add_aliases(name, [n for n in names if _alias_ok(n, name)])
+
+
+def _kind(reason: str) -> str:
+    """A refusal's reason → what the summary counts: 'license: CC BY-NC 2.0' → license, 'duplicate of X'
+    → duplicate, 'several_faces' → several_faces."""
+    return reason.split(":")[0].split(" of ")[0]
 
 
 def _alias_ok(alias: str, name: str) -> bool:

@@ -88,3 +88,17 @@ def test_an_imported_zip_keeps_the_credits_of_its_credits_csv(api, bot) -> None:
     assert done["text"].startswith("Import done: 1 added")
     credits = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/credits Kit Harington"))["text"]
     assert "Kit Harington: Jane Doe, CC BY 4.0 — https://example.org/kit" in credits
+
+
+def test_wikidata_unreachable_is_said_in_the_same_message_and_nothing_half_done_is_lost(api, bot, wm) -> None:
+    wm.fail("wbgetentities", "503", times=6, retry_after=0)  # every attempt of one request (6 by default)
+    mark = len(api.sent)
+    api.send_text(ADMIN, "/wikidata Q6279")
+    failed = api.wait_for_sent_sync(
+        lambda e: e["method"] == "editMessageText", chat_id=ADMIN.id, start=mark, timeout=60
+    )[0]
+    assert failed["text"].startswith("Wikidata or Commons stayed unreachable (")
+    assert "HTTP 503" in failed["text"] and "send the command again later" in failed["text"]
+    assert "Traceback" not in bot.log
+    listing = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/list"))["text"]
+    assert "조 바이든" not in listing and "로즈 레슬리 — 1 photos" in listing
