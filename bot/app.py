@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, games, info, lookalike
+from bot.handlers import admin, games, info, lookalike, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
@@ -95,6 +95,8 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
+            CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
+            CommandHandler("credits", wikidata.on_credits),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
@@ -127,8 +129,13 @@ class _InAlbum(filters.MessageFilter):
 
 
 USER_COMMANDS = {
-    "en": [("start", "Start"), ("help", "How it works"), ("privacy", "What is kept")],
-    "ko": [("start", "시작"), ("help", "사용법"), ("privacy", "보관하는 정보")],
+    "en": [
+        ("start", "Start"),
+        ("help", "How it works"),
+        ("privacy", "What is kept"),
+        ("credits", "Photo credits"),
+    ],
+    "ko": [("start", "시작"), ("help", "사용법"), ("privacy", "보관하는 정보"), ("credits", "사진 출처")],
 }
 GROUP_COMMANDS = {
     "en": [
@@ -137,6 +144,7 @@ GROUP_COMMANDS = {
         ("endgame", "End the round now"),
         ("twins", "Reply to a group photo: how alike are they?"),
         ("leaderboard", "This group's winners"),
+        ("credits", "Photo credits"),
         ("help", "How it works"),
     ],
     "ko": [
@@ -145,6 +153,7 @@ GROUP_COMMANDS = {
         ("endgame", "게임 끝내기"),
         ("twins", "단체 사진에 답장: 얼마나 닮았을까?"),
         ("leaderboard", "이 그룹의 우승자"),
+        ("credits", "사진 출처"),
         ("help", "사용법"),
     ],
 }
@@ -157,6 +166,7 @@ ADMIN_COMMANDS = {
         ("stats", "Gallery and queue"),
         ("export", "Projector files"),
         ("import", "Caption a zip of photos"),
+        ("wikidata", "/wikidata NAME or Q-id: people from Wikidata"),
     ],
     "ko": [
         ("add", "사진 캡션: /add 이름"),
@@ -166,6 +176,7 @@ ADMIN_COMMANDS = {
         ("stats", "갤러리와 대기열"),
         ("export", "Projector 파일"),
         ("import", "사진 zip 파일 캡션"),
+        ("wikidata", "/wikidata 이름 또는 Q-ID: 위키데이터에서 추가"),
     ],
 }
 

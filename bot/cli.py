@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="a consistent copy of the gallery (safe while the bot runs)")
     backup.add_argument("target", metavar="PATH")
 
+    wikidata = commands.add_parser(
+        "wikidata", help="add or update celebrities from Wikidata, with freely licensed Commons photos"
+    )
+    wikidata.add_argument("items", nargs="*", metavar="ITEM", help="a Wikidata id (Q…) or a person's name")
+    wikidata.add_argument("--from", dest="from_file", metavar="FILE", help="one ITEM a line")
+    wikidata.add_argument(
+        "--sparql", metavar="FILE", help="a SPARQL query whose first variable binds the people"
+    )
+    wikidata.add_argument(
+        "--photos", type=_positive, default=5, metavar="N", help="usable photos per person (default 5)"
+    )
+    wikidata.add_argument("--lang", type=_language, default="ko", help="language of names (default ko)")
+
+    credits = commands.add_parser("credits", help="author, licence and source of the gallery's photos")
+    credits.add_argument("name", nargs="?", metavar="NAME")
+    credits.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+
     commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
     return parser
 
@@ -85,6 +103,12 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _language(text: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", text):
+        raise argparse.ArgumentTypeError(f"not a language code such as ko or en: {text!r}")
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
 from store.backup import backup_database
-from store.curate import Outcome, add_file, import_folder
+from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
 from store.demo import open_demo_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName
@@ -39,8 +39,21 @@ async def dispatch(args: argparse.Namespace, db: Path) -> int:
         "map": cmd_map,
         "export": cmd_export,
         "backup": cmd_backup,
+        "wikidata": _wikidata_command("cmd_wikidata"),
+        "credits": _wikidata_command("cmd_credits"),
     }[args.command]
     return await handler(args, db)
+
+
+def _wikidata_command(name: str):  # type: ignore[no-untyped-def]
+    """A command of bot/wikidata.py, imported when run (it brings in the HTTP client)."""
+
+    async def run(args: argparse.Namespace, db: Path) -> int:
+        from bot import wikidata
+
+        return await getattr(wikidata, name)(args, db)
+
+    return run
 
 
 @contextlib.asynccontextmanager
@@ -203,6 +216,10 @@ async def cmd_import(args: argparse.Namespace, db: Path) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"{folder}: not a folder", EXIT_UNREADABLE)
+    try:
+        read_credits(folder)  # a bad credits.csv is said before anything is imported
+    except CreditsError as exc:
+        raise CliError(f"{folder}: {exc}", EXIT_UNREADABLE) from None
     pool = FacePool("process")
     try:
         async with writable_gallery(db) as gallery:

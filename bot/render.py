@@ -22,8 +22,29 @@ from store.gallery import Gallery, Match
 MAX_STACKED = 3  # faces per collage image: more would make each too small to read on a phone
 
 
-def collage_text(t: Texts, footer: str = "") -> CollageText:
-    return CollageText(title=t.title, you=t.you, distance=t.distance, similarity=t.similarity, footer=footer)
+def collage_text(t: Texts, footer: str = "", credits: str = "") -> CollageText:
+    return CollageText(
+        title=t.title, you=t.you, distance=t.distance, similarity=t.similarity, footer=footer, credits=credits
+    )
+
+
+async def photo_credits(gallery: Gallery, photo_ids: Sequence[int]) -> list[str]:
+    """`Author (licence)` of each credited photo among `photo_ids`, in order, each once."""
+    parts: list[str] = []
+    for photo_id in dict.fromkeys(photo_ids):
+        record = await gallery.photo(photo_id)
+        if record is None or not (record.credit.author or record.credit.license):
+            continue
+        author = record.credit.author or "?"
+        parts.append(f"{author} ({record.credit.license})" if record.credit.license else author)
+    return list(dict.fromkeys(parts))
+
+
+async def credits_line(gallery: Gallery, rankings: Sequence[Sequence[Match]], t: Texts) -> str:
+    """The collage's credit line for the gallery photos it shows ('' when none is credited)."""
+    shown = [m.photo_id for ranking in list(rankings)[:MAX_STACKED] for m in ranking]
+    parts = await photo_credits(gallery, shown)
+    return t.collage_credits.format(credits=", ".join(parts)) if parts else ""
 
 
 def face_image(jpeg: bytes | None) -> Image.Image:
@@ -74,7 +95,8 @@ async def collage_for(
     """
     pairs = list(zip(faces, rankings, strict=True))[:MAX_STACKED]
     boards = [(face.thumbnail, await match_cards(gallery, ranking)) for face, ranking in pairs]
-    return await draw(draw_collages, boards, collage_text(t, footer))
+    credits = await credits_line(gallery, rankings, t)
+    return await draw(draw_collages, boards, collage_text(t, footer, credits))
 
 
 def draw_collages(boards: list[tuple[bytes | None, list[Card]]], text: CollageText) -> bytes:

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value()
 
 
+class WikimediaSettings(BaseSettings):
+    """Where `lookalike wikidata` and `/wikidata` fetch from, and how they present themselves."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+
+    wikidata_api_url: str = "https://www.wikidata.org/w/api.php"
+    wikidata_sparql_url: str = "https://query.wikidata.org/sparql"
+    commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
+    wikimedia_user_agent: str | None = None  # default: store.wikimedia.DEFAULT_USER_AGENT
+    wikimedia_timeout: float = Field(default=30.0, gt=0, le=600)  # seconds, per request
+    wikimedia_attempts: int = Field(default=6, ge=1, le=20)  # tries per request (429, 5xx, maxlag, network)
+    wikimedia_backoff: float = Field(default=2.0, ge=0, le=60)  # first wait between tries, doubling
+
+
 class SettingsError(Exception):
     """Settings missing or malformed; the message is one line naming each bad variable."""
 

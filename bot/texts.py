@@ -92,6 +92,21 @@ class Texts:
     twins_title: str
     twins_caption: str
     twins_line: str
+    # Wikidata and credits
+    wikidata_usage: str
+    wikidata_too_many: str
+    wikidata_progress: str
+    wikidata_done: str
+    wikidata_refused: str
+    wikidata_no_photo: str
+    wikidata_not_found: str
+    wikidata_failed: str
+    credits_head: str
+    credits_line: str
+    credits_none: str
+    credits_more: str
+    credits_hint: str
+    collage_credits: str
 
 
 EN = Texts(
@@ -196,6 +211,23 @@ EN = Texts(
     twins_title="Twin check",
     twins_caption="Most alike: {a} and {b} — {similarity:.1f}%",
     twins_line="{a} & {b}: {similarity:.1f}%",
+    wikidata_usage=(
+        "Usage: /wikidata NAME_OR_ID … — Wikidata ids (Q…) separated by spaces, or names separated by commas "
+        "or new lines; each person is added with freely licensed Commons photos, credited."
+    ),
+    wikidata_too_many="At most {limit} people at a time here; for more, use `lookalike wikidata` on the server.",
+    wikidata_progress="Wikidata: {done} of {total} people done…",
+    wikidata_done="Wikidata: {added} people added, {updated} updated, {photos} photos added.",
+    wikidata_refused="Photos refused: {reasons}",
+    wikidata_no_photo="No usable photo: {people}",
+    wikidata_not_found="Not found: {item} — {why}",
+    wikidata_failed="Wikidata or Commons stayed unreachable ({reason}). What was done is kept; send the command again later.",
+    credits_head="Photo credits ({count}):",
+    credits_line="{name}: {author}, {license} — {source}",
+    credits_none="No gallery photos to credit yet.",
+    credits_more="… and {more} more (`lookalike credits` lists them all).",
+    credits_hint="Photo credits: /credits",
+    collage_credits="Photos: {credits}",
 )
 
 KO = Texts(
@@ -294,6 +326,23 @@ KO = Texts(
     twins_title="닮은꼴 비교",
     twins_caption="가장 닮은 둘: {a}와(과) {b} — {similarity:.1f}%",
     twins_line="{a} & {b}: {similarity:.1f}%",
+    wikidata_usage=(
+        "사용법: /wikidata 이름_또는_ID … — 위키데이터 ID(Q…)는 띄어쓰기로, 이름은 쉼표나 줄바꿈으로 구분해요. "
+        "위키미디어 공용의 자유 라이선스 사진을 출처와 함께 추가해요."
+    ),
+    wikidata_too_many="여기서는 한 번에 {limit}명까지예요. 더 많으면 서버에서 `lookalike wikidata`를 쓰세요.",
+    wikidata_progress="위키데이터: {total}명 중 {done}명 완료…",
+    wikidata_done="위키데이터: {added}명 추가, {updated}명 갱신, 사진 {photos}장 추가.",
+    wikidata_refused="거절된 사진: {reasons}",
+    wikidata_no_photo="쓸 수 있는 사진 없음: {people}",
+    wikidata_not_found="찾지 못함: {item} — {why}",
+    wikidata_failed="위키데이터나 공용에 연결할 수 없어요({reason}). 한 작업은 저장됐어요. 나중에 다시 보내 주세요.",
+    credits_head="사진 출처 ({count}):",
+    credits_line="{name}: {author}, {license} — {source}",
+    credits_none="아직 출처를 표시할 갤러리 사진이 없어요.",
+    credits_more="… 외 {more}장 (`lookalike credits`로 전부 볼 수 있어요).",
+    credits_hint="사진 출처: /credits",
+    collage_credits="사진: {credits}",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

@@ -71,7 +71,8 @@ class CollageText:
     """Every word drawn on the images (so the bot can pass Korean or English).
 
     `empty` is the message drawn when there is nothing to show; when blank, `footer` is used instead,
-    and when both are blank only a language-neutral icon is drawn.
+    and when both are blank only a language-neutral icon is drawn. `credits` is the small last line that
+    credits the gallery photos shown (e.g. "Photos: A. Author (CC BY-SA 4.0), …"), shortened to fit.
     """
 
     title: str
@@ -80,6 +81,7 @@ class CollageText:
     similarity: str
     footer: str = ""
     empty: str = ""
+    credits: str = ""
 
 
 # --- small drawing helpers -------------------------------------------------------------------------------
@@ -235,15 +237,29 @@ def _header(canvas: Image.Image, title: str) -> None:
     _rounded(canvas, (MARGIN, TITLE_BASELINE + 18, MARGIN + 56, TITLE_BASELINE + 24), 3, ACCENT)
 
 
-def _footer(canvas: Image.Image, text: str) -> None:
-    """Canvas and text -> draws a small grey line at the bottom margin (nothing for blank text)."""
+def _footer(canvas: Image.Image, text: str, lift: int = 0) -> None:
+    """Canvas and text -> draws a small grey line at the bottom margin, `lift` px higher (nothing for blank
+    text)."""
     if clean_text(text):
         draw = ImageDraw.Draw(canvas)
-        y = canvas.height - MARGIN + 6
+        y = canvas.height - MARGIN + 6 - lift
         _text(draw, (MARGIN, y), text, font(20, "Regular"), TEXT_SOFT, canvas.width - 2 * MARGIN)
 
 
 FOOTER_H = 40  # extra canvas height reserved for the footer line
+CREDITS_H = 28  # extra canvas height reserved for the photo credits line
+
+
+def _credits_height(text: CollageText, has_content: bool) -> int:
+    return CREDITS_H if has_content and clean_text(text.credits) else 0
+
+
+def _credits(canvas: Image.Image, text: str) -> None:
+    """Canvas and credits -> draws them in a smaller grey line at the very bottom, shortened to fit."""
+    if clean_text(text):
+        draw = ImageDraw.Draw(canvas)
+        y = canvas.height - MARGIN + 6
+        _text(draw, (MARGIN, y), text, font(16, "Regular"), TEXT_SOFT, canvas.width - 2 * MARGIN)
 
 
 def _footer_drawn(text: CollageText, has_content: bool) -> bool:
@@ -447,7 +463,8 @@ def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText
     rows_h = sum(s.height for s in styles) + ROW_GAP * max(0, len(shown) - 1)
     content_h = max(face_h, rows_h)
     has_footer = _footer_drawn(text, bool(shown))
-    canvas = _blank(COLLAGE_W, top + content_h + MARGIN + (FOOTER_H if has_footer else 0))
+    credits_h = _credits_height(text, bool(shown))
+    canvas = _blank(COLLAGE_W, top + content_h + MARGIN + (FOOTER_H if has_footer else 0) + credits_h)
     _header(canvas, text.title)
     _face_card(canvas, (MARGIN, top), FACE_CARD_W, face, text.you, 36)
 
@@ -460,7 +477,9 @@ def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText
         _match_row(canvas, (x0, y, x1, y + style.height), tile, tile.rank or i + 1, text, style)
         y += style.height + ROW_GAP
     if has_footer:
-        _footer(canvas, text.footer)
+        _footer(canvas, text.footer, lift=credits_h)
+    if credits_h:
+        _credits(canvas, text.credits)
     return _encode_jpeg(canvas)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -39,6 +40,10 @@ _worker = threading.local()
 
 def _init_worker() -> None:
     """Load the models once per worker (process, or thread)."""
+    if threading.current_thread() is threading.main_thread():  # a worker process
+        # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops, and a
+        # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker.models = FaceModels()
 
 

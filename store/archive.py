@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from engine.images import MAX_FILE_BYTES
-from store.curate import IMAGE_SUFFIXES
+from store.curate import CREDITS_FILE, IMAGE_SUFFIXES, MAX_CREDITS_BYTES
 
 MAX_ENTRIES = 2000
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
@@ -81,6 +81,8 @@ def _refusal(member: zipfile.ZipInfo, root: Path) -> str | None:
         return "encrypted"
     if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
         return "hidden file"
+    if path.as_posix() == CREDITS_FILE:  # the photos' credits, beside them at the top of the zip
+        return "too large" if member.file_size > MAX_CREDITS_BYTES else None
     suffix = path.suffix.lower()
     if suffix in ARCHIVE_SUFFIXES:
         return "nested archive"

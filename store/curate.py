@@ -7,19 +7,23 @@ is done by whatever `Analyzer` the caller passes (a worker pool in the bot, the 
 from __future__ import annotations
 
 import asyncio
+import csv
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
 from engine.pool import Busy, WorkerCrashed
-from store.gallery import Gallery, content_hash
+from store.gallery import Credit, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
 Analyzer = Callable[[bytes], Awaitable[Analysis]]
 
+CREDITS_FILE = "credits.csv"  # beside the photos: path,author,license,license_url,source
+CREDITS_COLUMNS = ("path", "author", "license", "license_url", "source")
+MAX_CREDITS_BYTES = 5 * 1024 * 1024
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
@@ -61,8 +65,15 @@ class Summary:
         return [o for o in self.outcomes if not o.ok]
 
 
-async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes, source: str = "") -> Outcome:
-    """Offer one photo's bytes to the gallery under `name`."""
+async def add_photo(
+    gallery: Gallery,
+    analyze: Analyzer,
+    name: str,
+    data: bytes,
+    source: str = "",
+    credit: Credit | None = None,
+) -> Outcome:
+    """Offer one photo's bytes to the gallery under `name`, with its `credit` (author, licence, page)."""
     try:
         display = clean_name(name)
     except InvalidName as exc:
@@ -79,17 +90,54 @@ async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes,
         return Outcome(source, "bad_image", display, "the photo crashed the face reader")
     except Busy:
         return Outcome(source, "busy", display, "the face workers are busy; try again later")
-    added = await gallery.add_face(display, face, digest, source)
+    added = await gallery.add_face(display, face, digest, source, credit)
     return Outcome(source, added.status, added.name)
 
 
-async def add_file(gallery: Gallery, analyze: Analyzer, name: str, path: Path) -> Outcome:
-    """Offer one photo file; unreadable files are refused, not raised."""
+async def add_file(
+    gallery: Gallery, analyze: Analyzer, name: str, path: Path, credit: Credit | None = None
+) -> Outcome:
+    """Offer one photo file (with its credit, if known); unreadable files are refused, not raised."""
     try:
         data = read_source(path)
     except ImageError as exc:
         return Outcome(str(path), exc.code, name, exc.message)
-    return await add_photo(gallery, analyze, name, data, source=str(path))
+    return await add_photo(gallery, analyze, name, data, source=str(path), credit=credit)
+
+
+class CreditsError(ValueError):
+    """A credits.csv that cannot be read: nothing is imported until it is fixed or removed."""
+
+
+def read_credits(folder: Path) -> dict[str, Credit]:
+    """`folder/credits.csv` (optional) → {photo path relative to `folder`, with /: its credit}.
+
+    Columns `path,author,license,license_url,source` (a header line; any order; only `path` required)."""
+    path = folder / CREDITS_FILE
+    if not path.is_file():
+        return {}
+    if path.stat().st_size > MAX_CREDITS_BYTES:
+        raise CreditsError(f"{CREDITS_FILE} is larger than {MAX_CREDITS_BYTES // 1024 // 1024} MB")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CreditsError(f"{CREDITS_FILE}: {exc}") from None
+    if rows and "path" not in rows[0]:
+        raise CreditsError(
+            f"{CREDITS_FILE}: the first line must name the columns {','.join(CREDITS_COLUMNS)}"
+        )
+    credits = {}
+    for row in rows:
+        where = (row.get("path") or "").strip().replace("\\", "/")
+        if where:
+            credits[PurePosixPath(where).as_posix()] = Credit(
+                author=(row.get("author") or "").strip(),
+                license=(row.get("license") or "").strip(),
+                license_url=(row.get("license_url") or "").strip(),
+                source_page=(row.get("source") or "").strip(),
+            )
+    return credits
 
 
 def photos_to_import(folder: Path) -> Iterator[tuple[str, Path]]:
@@ -133,15 +181,18 @@ async def import_folder(
     progress: Callable[[Outcome], None] | None = None,
     concurrency: int = 2,
 ) -> Summary:
-    """Import every photo below `folder` (either layout); idempotent through content hashes.
+    """Import every photo below `folder` (either layout), with the credits of `folder/credits.csv` if
+    there is one; idempotent through content hashes. A credits.csv that cannot be read → `CreditsError`.
 
     Up to `concurrency` photos are embedded at once (one per worker); the writes stay one at a time.
     """
     limit = asyncio.Semaphore(concurrency)
+    credits = read_credits(folder)
 
     async def offer(name: str, path: Path) -> Outcome:
+        credit = credits.get(path.relative_to(folder).as_posix())
         async with limit:
-            return await add_file(gallery, analyze, name, path)
+            return await add_file(gallery, analyze, name, path, credit)
 
     summary = Summary()
     for next_done in asyncio.as_completed([offer(n, p) for n, p in photos_to_import(folder)]):

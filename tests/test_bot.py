@@ -289,7 +289,7 @@ def test_command_lists_are_registered_per_scope_and_language(api, bot) -> None:
     private = [c["command"] for c in api.commands({"type": "all_private_chats"})]
     groups = [c["command"] for c in api.commands({"type": "all_group_chats"})]
     korean = api.commands({"type": "all_private_chats"}, language_code="ko")
-    assert private == ["start", "help", "privacy"]
+    assert private == ["start", "help", "privacy", "credits"]
     assert "lookalike" in groups and "add" not in groups
     assert korean and korean[0]["description"] == "시작"
     admin_scoped = [c["command"] for c in api.commands({"type": "chat", "chat_id": ADMIN.id})]

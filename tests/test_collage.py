@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from functools import cache
 
@@ -176,6 +177,19 @@ def test_render_collage_long_names_stay_inside_their_cards() -> None:
     im = decode(render_collage(crop("joe_biden/biden.jpg"), tiles(names), EN))
     right_margin = (im.width - collage.MARGIN + 4, 0, im.width, im.height)
     assert is_background(im, right_margin)
+
+
+def test_render_collage_credits_the_gallery_photos_in_a_last_line_that_fits() -> None:
+    me, shown = crop("barack_obama/obama.jpg"), tiles(["아이유", "Rose Leslie"])
+    plain = decode(render_collage(me, shown, KO))
+    credits = "사진: " + ", ".join(f"김사진 {i} (CC BY-SA 4.0)" for i in range(40))  # far too long: shortened
+    credited = decode(render_collage(me, shown, dataclasses.replace(KO, credits=credits)))
+    assert credited.width == plain.width and credited.height == plain.height + collage.CREDITS_H
+    bottom = (0, credited.height - collage.MARGIN - 16, credited.width, credited.height - collage.MARGIN + 10)
+    assert not is_background(credited, bottom)  # the line is drawn
+    assert is_background(credited, (credited.width - collage.MARGIN + 4, 0, credited.width, credited.height))
+    nothing_shown = decode(render_collage(me, [], CollageText("T", "You", "d", "s", credits=credits)))
+    assert nothing_shown.height == decode(render_collage(me, [], CollageText("T", "You", "d", "s"))).height
 
 
 def test_render_collage_accepts_any_image_mode() -> None:

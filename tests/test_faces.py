@@ -94,6 +94,8 @@ def test_face_thumbnails_are_square_jpegs(models: FaceModels) -> None:
     ("photo", "code"),
     [
         ("multiple/two_people.jpg", "several_faces"),
+        ("multiple/test_kit_with_rose.jpg", "several_faces"),
+        ("multiple/test_obama_and_biden.jpg", "several_faces"),
         ("barack_obama/obama-240p.jpg", "face_too_small"),
     ],
 )
@@ -117,3 +119,33 @@ def test_a_photo_without_a_face_is_rejected_for_the_gallery(models: FaceModels) 
 def test_a_clear_portrait_is_accepted_for_the_gallery(models: FaceModels) -> None:
     chosen = gallery_face(models.analyze(face("rose_leslie/rose_leslie_img2.jpg")))
     assert chosen.embedding.shape == (128,) and chosen.embedding.dtype == np.float32
+
+
+def press_photo(background_scale: float) -> bytes:
+    """Obama's portrait in front with Biden's, scaled by `background_scale`, pasted in a top corner."""
+    subject = Image.open(face("barack_obama/obama2.jpg")).convert("RGB")
+    other = Image.open(face("joe_biden/biden.jpg")).convert("RGB")
+    other = other.resize((round(other.width * background_scale), round(other.height * background_scale)))
+    canvas = Image.new("RGB", (subject.width + other.width, max(subject.height, other.height)), (90, 90, 90))
+    canvas.paste(subject, (0, 0))
+    canvas.paste(other, (subject.width, 0))
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def test_a_photo_with_one_dominant_face_and_a_small_one_behind_is_accepted(models: FaceModels) -> None:
+    analysis = models.analyze(press_photo(0.3))
+    assert analysis.faces_found == 2  # the background face is found, and does not cost the photo
+    chosen = gallery_face(analysis)
+    assert chosen is analysis.faces[0]
+    alone = models.analyze(face("barack_obama/obama2.jpg")).faces[0]
+    assert np.linalg.norm(chosen.embedding - alone.embedding) < 0.2  # the subject's face, not the other
+
+
+def test_a_photo_with_two_faces_of_similar_size_is_refused(models: FaceModels) -> None:
+    analysis = models.analyze(press_photo(1.0))
+    assert analysis.faces_found == 2
+    with pytest.raises(FaceRejected) as caught:
+        gallery_face(analysis)
+    assert caught.value.code == "several_faces"

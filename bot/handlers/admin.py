@@ -25,7 +25,7 @@ from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts
 from store.archive import ArchiveError, unpack_photos
-from store.curate import Outcome, add_photo, import_folder
+from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder
 from store.gallery import GalleryError
 from store.names import InvalidName, clean_name
 from store.projector import write_projector_files
@@ -338,11 +338,16 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except ArchiveError as exc:
             await reply(update, t.import_bad_zip.format(reason=exc))
             return
-        await reply(update, t.import_started.format(count=len(unpacked.written)))
+        photos = [p for p in unpacked.written if p.name != CREDITS_FILE]
+        await reply(update, t.import_started.format(count=len(photos)))
         async with showing_work(context.bot, message.chat_id, "typing"):
-            summary = await import_folder(
-                svc.gallery, svc.pool.analyze, Path(folder), concurrency=svc.pool.workers
-            )
+            try:
+                summary = await import_folder(
+                    svc.gallery, svc.pool.analyze, Path(folder), concurrency=svc.pool.workers
+                )
+            except CreditsError as exc:
+                await reply(update, t.import_bad_zip.format(reason=exc))
+                return
     lines = [
         t.import_result.format(
             added=summary.added,

@@ -15,7 +15,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.render import collage_for
+from bot.render import collage_for, photo_credits
 from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
@@ -67,6 +67,8 @@ async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
     ]
     if analysis.faces_found > 1:
         lines += ["", t.several_faces_note.format(count=analysis.faces_found)]
+    if await photo_credits(gallery, [m.photo_id for m in ranking]):
+        lines += ["", t.credits_hint]
     return Answer("\n".join(lines)[:1024], collage)
 
 
