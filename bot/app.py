@@ -27,12 +27,13 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, games, info, lookalike
+from bot.handlers import admin, games, info, lookalike, webapp
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
+from bot.webapp.runner import WebApp
 from engine.pool import FacePool
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -95,6 +96,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
+            CommandHandler("admin", webapp.on_admin),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
@@ -157,6 +159,7 @@ ADMIN_COMMANDS = {
         ("stats", "Gallery and queue"),
         ("export", "Projector files"),
         ("import", "Caption a zip of photos"),
+        ("admin", "The gallery at a glance (app)"),
     ],
     "ko": [
         ("add", "사진 캡션: /add 이름"),
@@ -166,6 +169,7 @@ ADMIN_COMMANDS = {
         ("stats", "갤러리와 대기열"),
         ("export", "Projector 파일"),
         ("import", "사진 zip 파일 캡션"),
+        ("admin", "갤러리 한눈에 보기 (앱)"),
     ],
 }
 
@@ -222,6 +226,8 @@ async def on_startup(application: Application) -> None:
         monitor = LagMonitor()
         monitor.start()
         application.bot_data["lag"] = monitor
+    if settings.web_app_url:
+        await _start_web_app(application, svc)
     context = ContextTypes.DEFAULT_TYPE(application)
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
@@ -234,6 +240,19 @@ async def on_startup(application: Application) -> None:
         pool.workers,
         pool.kind,
     )
+
+
+async def _start_web_app(application: Application, svc: Services) -> None:
+    """Serve the admins' Mini App in this event loop (WEB_APP_LISTEN:WEB_APP_PORT)."""
+    settings = svc.settings
+    try:
+        application.bot_data["web_app"] = await WebApp.start(
+            svc, settings.web_app_listen, settings.web_app_port
+        )
+    except OSError as exc:
+        raise StartupError(
+            f"the admin Mini App cannot listen on {settings.web_app_listen}:{settings.web_app_port}: {exc}"
+        ) from None
 
 
 def _stop_on_signals(application: Application) -> None:
@@ -266,6 +285,9 @@ async def on_shutdown(application: Application) -> None:
     if monitor is not None and svc.settings.lookalike_lag_report:
         await monitor.stop()
         monitor.write(svc.settings.lookalike_lag_report)
+    web_app: WebApp | None = application.bot_data.get("web_app")
+    if web_app is not None:
+        await web_app.stop()
     await asyncio.to_thread(svc.pool.close)
     await svc.demo.close()
     await svc.gallery.close()

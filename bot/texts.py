@@ -92,6 +92,11 @@ class Texts:
     twins_title: str
     twins_caption: str
     twins_line: str
+    # the admins' Mini App (/admin)
+    admin_app: str
+    admin_app_button: str
+    admin_app_private_only: str
+    admin_app_not_configured: str
 
 
 EN = Texts(
@@ -196,6 +201,10 @@ EN = Texts(
     twins_title="Twin check",
     twins_caption="Most alike: {a} and {b} — {similarity:.1f}%",
     twins_line="{a} & {b}: {similarity:.1f}%",
+    admin_app="The gallery at a glance: celebrities, photos and credits, the audit and the bot's status.",
+    admin_app_button="Open the gallery",
+    admin_app_private_only="The admin app opens from a private chat with me: send /admin there.",
+    admin_app_not_configured="The admin app is not set up: set WEB_APP_URL (see .env.example).",
 )
 
 KO = Texts(
@@ -294,6 +303,10 @@ KO = Texts(
     twins_title="닮은꼴 비교",
     twins_caption="가장 닮은 둘: {a}와(과) {b} — {similarity:.1f}%",
     twins_line="{a} & {b}: {similarity:.1f}%",
+    admin_app="갤러리 한눈에 보기: 연예인, 사진과 출처, 점검 결과, 봇 상태.",
+    admin_app_button="갤러리 열기",
+    admin_app_private_only="관리 앱은 저와의 개인 채팅에서 열려요. 거기서 /admin 을 보내세요.",
+    admin_app_not_configured="관리 앱이 설정되지 않았어요: WEB_APP_URL 을 설정하세요 (.env.example 참고).",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}
