@@ -7,12 +7,14 @@ Screenshots of each page go to pytest's tmp folder and, when LOOKALIKE_SCREENSHO
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +23,19 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from bot.services import Admission, Services
+from bot.settings import Settings
+from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import sign
+from bot.webapp.runner import WebApp
 from engine.faces import FaceModels
+from engine.pool import FacePool
 from store.gallery import Credit, Gallery, content_hash
+from store.jobs import Jobs
 from tests.botapi import FakeBotAPI, User, group
 from tests.botapi.harness import TOKEN, RunningBot, next_message
 from tests.paths import REPO, face, photo
+from tests.test_webapp_api import UnkeptPhotos
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -99,6 +108,12 @@ GALLERY = [  # name, photo, credit
 ]  # fmt: skip
 
 
+def run_in_thread(coroutine) -> None:  # type: ignore[no-untyped-def]
+    """Run a coroutine to the end in a thread of its own (Playwright's sync API keeps a loop in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        executor.submit(asyncio.run, coroutine).result()
+
+
 async def build_gallery(db: Path, models: FaceModels) -> None:
     async with await Gallery.open(db) as gallery:
         for name, relative, credit in GALLERY:
@@ -119,7 +134,7 @@ def screens(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def bot(api: FakeBotAPI, tmp_path_factory, models) -> Iterator[RunningBot]:
     db = tmp_path_factory.mktemp("webapp") / "gallery.sqlite"
-    asyncio.run(build_gallery(db, models))
+    run_in_thread(build_gallery(db, models))
     port = free_port()
     running = RunningBot(
         api,
@@ -319,3 +334,72 @@ def test_status_and_audit_pages_in_korean_show_what_this_build_has(app, api, bot
     expect(page.get_by_test_id("search")).to_have_attribute("placeholder", "이름이나 별명으로 찾기")
     app.shot(screens, "8-gallery-ko-dark")
     assert not app.errors
+
+
+class AuditedApp(threading.Thread):
+    """The Mini App alone, in a thread of its own, with an audit source plugged in (the bot has none yet)."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__(daemon=True)
+        self.db, self.port = db, free_port()
+        self.ready, self.failed = threading.Event(), None
+        self._quit: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to the test
+            self.failed = exc
+            self.ready.set()
+
+    async def _serve(self) -> None:
+        self._loop, self._quit = asyncio.get_running_loop(), asyncio.Event()
+        settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN.id}))  # type: ignore[call-arg]
+        pool = FacePool("thread", 1)
+        async with await Gallery.open(self.db) as gallery:
+            svc = Services(settings, gallery, gallery, pool, Jobs(gallery), Admission(8))
+            web_app = await WebApp.start(svc, "127.0.0.1", self.port, Extensions(audit=UnkeptPhotos(gallery)))
+            self.ready.set()
+            await self._quit.wait()
+            await web_app.stop()
+        pool.close()
+
+    def stop(self) -> None:
+        assert self._loop is not None and self._quit is not None
+        self._loop.call_soon_threadsafe(self._quit.set)
+        self.join(30)
+
+
+def test_audit_items_show_beside_the_other_photos_and_keep_or_remove(
+    browser, tmp_path, models, screens
+) -> None:
+    db = tmp_path / "audited.sqlite"
+    run_in_thread(build_gallery(db, models))
+    server = AuditedApp(db)
+    server.start()
+    server.ready.wait(30)
+    assert server.failed is None
+    tab = App(browser, f"http://127.0.0.1:{server.port}/")
+    try:
+        tab.open(init_data(ADMIN))
+        tab.page.get_by_test_id("tab-audit").click()
+        items = tab.page.get_by_test_id("audit-item")
+        expect(items).to_have_count(len(GALLERY))
+        # the suspect photo, then Obama's two other photos beside it
+        expect(items.first.locator(".strip img.thumb.loaded")).to_have_count(3)
+        tab.shot(screens, "9-audit-with-a-source")
+        items.first.get_by_test_id("audit-keep").click()
+        expect(items).to_have_count(len(GALLERY) - 1)
+        items.first.get_by_test_id("remove-photo").click()
+        tab.page.get_by_test_id("confirm").click()
+        expect(items).to_have_count(len(GALLERY) - 2)
+        tab.page.get_by_test_id("tab-gallery").click()
+        tab.page.get_by_test_id("tab-audit").click()
+        expect(items).to_have_count(len(GALLERY) - 2)  # the kept photo is not reported again
+        assert not tab.errors and not tab.dialogs
+    finally:
+        tab.close()
+        server.stop()
+    listed = cli_list(db)
+    assert listed["Barack Obama"]["photos"] == 2

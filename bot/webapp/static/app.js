@@ -209,6 +209,7 @@
         const url = URL.createObjectURL(await response.blob());
         this.urls.push(url);
         img.src = url;
+        img.alt = img.dataset.alt || "";
         img.classList.add("loaded");
       } catch (e) {
         // a missing thumbnail leaves the placeholder
@@ -223,7 +224,8 @@
   };
 
   function thumbnail(photoId, alt) {
-    const img = h("img", { class: "thumb", alt: alt, "data-thumb": photoId, width: 150, height: 150 });
+    // No alt text until the picture is there: an <img> without src would show a broken-image icon.
+    const img = h("img", { class: "thumb", "data-thumb": photoId, "data-alt": alt, width: 150, height: 150 });
     thumbs.watch(img);
     return img;
   }
@@ -451,7 +453,10 @@
         : suspect.other_name
         ? t("audit_wrong_photo_other", { name: suspect.name, other: suspect.other_name })
         : t("audit_wrong_photo", { name: suspect.name });
-    const others = h("div", { class: "strip" });
+    // The suspect photo first (outlined), then the celebrity's other photos beside it.
+    const suspectPhoto = thumbnail(suspect.photo_id, suspect.name);
+    suspectPhoto.classList.add("suspect");
+    const others = h("div", { class: "strip" }, suspectPhoto, suspect.other_photo_id ? thumbnail(suspect.other_photo_id, suspect.other_name) : null);
     api("api/celebrity?" + new URLSearchParams({ name: suspect.other_name || suspect.name }))
       .then((data) => others.append(...data.photos.filter((p) => p.id !== suspect.photo_id).slice(0, 8).map((p) => thumbnail(p.id, data.name))))
       .catch(failed);
@@ -460,7 +465,6 @@
       { class: "panel audit", "data-testid": "audit-item" },
       h("h2", {}, title),
       h("p", { class: "hint" }, t("audit_distance", { d: Number(suspect.distance).toFixed(3) })),
-      h("div", { class: "row" }, thumbnail(suspect.photo_id, suspect.name), suspect.other_photo_id ? thumbnail(suspect.other_photo_id, suspect.other_name) : null),
       others,
       h(
         "div",
