@@ -7,6 +7,7 @@ with a small audit source written against it, as `lookalike audit` will be.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ from bot.services import Admission, Services
 from bot.settings import Settings
 from bot.webapp.extensions import Extensions, Suspect
 from bot.webapp.initdata import sign
+from bot.webapp.runner import WebApp
 from bot.webapp.server import create_app
 from engine.faces import Face
 from engine.pool import FacePool
@@ -26,6 +28,12 @@ from store.jobs import Jobs
 from tests.botapi.harness import TOKEN
 
 ADMIN_ID = 900
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def header(user_id: int = ADMIN_ID) -> dict[str, str]:
@@ -122,3 +130,19 @@ async def test_bad_requests_get_a_clear_answer_and_change_nothing(services) -> N
             assert answer.status_code == status and answer.json()["error"], (path, body)
         assert services.gallery.photo_count == 3
         assert await services.gallery.find("Ann") == "Ann"
+
+
+async def test_the_server_starts_in_this_loop_refuses_a_taken_port_and_stops(services) -> None:
+    port = free_port()
+    web_app = await WebApp.start(services, "127.0.0.1", port)
+    try:
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"http://127.0.0.1:{port}/")
+            assert page.status_code == 200 and "static/app.js" in page.text
+        with pytest.raises(OSError):
+            await WebApp.start(services, "127.0.0.1", port)
+    finally:
+        await web_app.stop()
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")

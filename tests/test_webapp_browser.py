@@ -11,7 +11,6 @@ import concurrent.futures
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +34,7 @@ from store.jobs import Jobs
 from tests.botapi import FakeBotAPI, User, group
 from tests.botapi.harness import TOKEN, RunningBot, next_message
 from tests.paths import REPO, face, photo
-from tests.test_webapp_api import UnkeptPhotos
+from tests.test_webapp_api import UnkeptPhotos, free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -61,12 +60,6 @@ DARK = {"bg_color": "#17212b", "text_color": "#f5f5f5", "hint_color": "#708499",
         "section_bg_color": "#17212b", "destructive_text_color": "#ec3942"}  # fmt: skip
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def init_data(user: User, *, auth_date: float | None = None, token: str = TOKEN) -> str:

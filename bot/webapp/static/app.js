@@ -491,7 +491,7 @@
   async function statusPage() {
     const data = await api("api/status");
     const answered = data.answers_per_hour.reduce((sum, h) => sum + h.answers, 0);
-    const chart = h("canvas", { class: "chart", width: 640, height: 160, "data-testid": "answers-chart", role: "img", "aria-label": t("status_answers") });
+    const chart = h("canvas", { class: "chart", width: 400, height: 140, "data-testid": "answers-chart", role: "img", "aria-label": t("status_answers") });
     const slots = [
       fact(t("status_gallery"), t("status_gallery_value", { c: data.celebrities, p: data.photos }), "status-gallery"),
       fact(t("status_queue"), t("status_queue_value", { n: data.queue.in_flight, limit: data.queue.limit }), "status-queue"),
@@ -512,7 +512,7 @@
   function calibrationSlot(calibration) {
     if (!calibration.available) return fact(t("status_calibration"), t("status_calibration_unavailable"), "status-calibration", true);
     if (!calibration.plot) return fact(t("status_calibration"), t("status_calibration_none"), "status-calibration");
-    const canvas = h("canvas", { class: "chart", width: 640, height: 220, role: "img", "aria-label": t("status_calibration") });
+    const canvas = h("canvas", { class: "chart", width: 400, height: 180, role: "img", "aria-label": t("status_calibration") });
     const panel = h("section", { class: "panel", "data-testid": "status-calibration" }, h("h2", {}, t("status_calibration")), canvas,
       h("p", { class: "hint legend" }, h("span", { class: "key curve" }, t("status_plot_curve")), h("span", { class: "key same" }, t("status_plot_same")), h("span", { class: "key different" }, t("status_plot_different"))));
     requestAnimationFrame(() => drawCalibration(canvas, calibration.plot));
@@ -538,19 +538,24 @@
   }
 
   function drawBars(canvas, values) {
+    // One bar per hour, oldest on the left; the largest count on top, the time axis below.
     const ctx = canvas.getContext("2d");
     const { width, height } = canvas;
+    const axis = 18;
     const top = Math.max(1, ...values);
     const slot = width / values.length;
     ctx.clearRect(0, 0, width, height);
     ctx.fillStyle = colour("--tg-button-color", "#2481cc");
     values.forEach((v, i) => {
-      const bar = Math.round((v / top) * (height - 20));
-      ctx.fillRect(i * slot + 2, height - bar, slot - 4, bar || 1);
+      const bar = Math.round((v / top) * (height - axis - 16));
+      ctx.fillRect(i * slot + 2, height - axis - bar, slot - 4, bar || 1);
     });
     ctx.fillStyle = colour("--tg-hint-color", "#999");
     ctx.font = "12px sans-serif";
     ctx.fillText(String(top), 4, 12);
+    ctx.fillText("−24h", 4, height - 4);
+    ctx.textAlign = "right";
+    ctx.fillText(t("now"), width - 4, height - 4);
   }
 
   function drawCalibration(canvas, plot) {
