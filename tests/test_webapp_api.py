@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.services import Admission, Services
+from bot.services import Admission, AnswerLog, Services
 from bot.settings import Settings
 from bot.webapp.extensions import Extensions, Suspect
 from bot.webapp.initdata import sign
@@ -146,3 +146,13 @@ async def test_the_server_starts_in_this_loop_refuses_a_taken_port_and_stops(ser
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{port}/")
+
+
+def test_answers_are_counted_per_hour_over_the_last_day() -> None:
+    log = AnswerLog()
+    now = 1_000 * 3600 + 1800.0  # half past some hour
+    for seconds_ago in (0, 60, 3600, 23 * 3600, 24 * 3600, 30 * 3600):
+        log.note(now - seconds_ago)
+    hours = log.per_hour(now)
+    assert len(hours) == 24 and hours[-1] == (1_000 * 3600, 2)
+    assert [count for _, count in hours] == [1] + [0] * 21 + [1, 2]  # older than a day: gone

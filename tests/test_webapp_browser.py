@@ -38,6 +38,7 @@ from tests.test_webapp_api import UnkeptPhotos, free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+expect.set_options(timeout=20_000)  # generous: CI machines are shared and the bot may be busy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -162,6 +163,7 @@ class App:
     def __init__(self, browser, url: str) -> None:  # type: ignore[no-untyped-def]
         self.context = browser.new_context(viewport={"width": 430, "height": 900}, device_scale_factor=1)
         self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
