@@ -27,12 +27,13 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, games, info, lookalike, wikidata
+from bot.handlers import admin, games, info, lookalike, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
+from bot.webapp.runner import WebApp
 from engine.pool import FacePool
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -97,6 +98,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("import", admin.on_import),
             CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
             CommandHandler("credits", wikidata.on_credits),
+            CommandHandler("admin", webapp.on_admin),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
@@ -167,6 +169,7 @@ ADMIN_COMMANDS = {
         ("export", "Projector files"),
         ("import", "Caption a zip of photos"),
         ("wikidata", "/wikidata NAME or Q-id: people from Wikidata"),
+        ("admin", "The gallery at a glance (app)"),
     ],
     "ko": [
         ("add", "사진 캡션: /add 이름"),
@@ -177,6 +180,7 @@ ADMIN_COMMANDS = {
         ("export", "Projector 파일"),
         ("import", "사진 zip 파일 캡션"),
         ("wikidata", "/wikidata 이름 또는 Q-ID: 위키데이터에서 추가"),
+        ("admin", "갤러리 한눈에 보기 (앱)"),
     ],
 }
 
@@ -233,6 +237,8 @@ async def on_startup(application: Application) -> None:
         monitor = LagMonitor()
         monitor.start()
         application.bot_data["lag"] = monitor
+    if settings.web_app_url:
+        await _start_web_app(application, svc)
     context = ContextTypes.DEFAULT_TYPE(application)
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
@@ -245,6 +251,19 @@ async def on_startup(application: Application) -> None:
         pool.workers,
         pool.kind,
     )
+
+
+async def _start_web_app(application: Application, svc: Services) -> None:
+    """Serve the admins' Mini App in this event loop (WEB_APP_LISTEN:WEB_APP_PORT)."""
+    settings = svc.settings
+    try:
+        application.bot_data["web_app"] = await WebApp.start(
+            svc, settings.web_app_listen, settings.web_app_port
+        )
+    except OSError as exc:
+        raise StartupError(
+            f"the admin Mini App cannot listen on {settings.web_app_listen}:{settings.web_app_port}: {exc}"
+        ) from None
 
 
 def _stop_on_signals(application: Application) -> None:
@@ -277,6 +296,9 @@ async def on_shutdown(application: Application) -> None:
     if monitor is not None and svc.settings.lookalike_lag_report:
         await monitor.stop()
         monitor.write(svc.settings.lookalike_lag_report)
+    web_app: WebApp | None = application.bot_data.get("web_app")
+    if web_app is not None:
+        await web_app.stop()
     await asyncio.to_thread(svc.pool.close)
     await svc.demo.close()
     await svc.gallery.close()

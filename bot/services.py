@@ -5,6 +5,8 @@ Built once in `post_init`, kept in `application.bot_data`, closed in `post_shutd
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +47,25 @@ class Admission:
         return len(self._users)
 
 
+class AnswerLog:
+    """Selfies answered, counted per hour over the last `hours` (in memory: a restart starts from zero)."""
+
+    def __init__(self, hours: int = 24) -> None:
+        self.hours = hours
+        self._counts: Counter[int] = Counter()
+
+    def note(self, now: float | None = None) -> None:
+        hour = int((time.time() if now is None else now) // 3600)
+        self._counts[hour] += 1
+        for old in [h for h in self._counts if h <= hour - self.hours]:
+            del self._counts[old]
+
+    def per_hour(self, now: float | None = None) -> list[tuple[int, int]]:
+        """(start of the hour as a Unix time, answers) for each of the last `hours` hours, oldest first."""
+        current = int((time.time() if now is None else now) // 3600)
+        return [(h * 3600, self._counts.get(h, 0)) for h in range(current - self.hours + 1, current + 1)]
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -57,6 +78,7 @@ class Services:
     # (chat, message) of the selfies the job table took over at start: answered (or given up) from there,
     # so their updates, if Telegram delivers them again, are ignored rather than answered twice.
     resumed: set[tuple[int, int]] = field(default_factory=set)
+    answers: AnswerLog = field(default_factory=AnswerLog)  # for the admins' Mini App's Status page
 
     def active_gallery(self) -> Gallery:
         """The real gallery once it has photos; the shipped demo gallery until then."""

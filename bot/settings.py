@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65_535)
     webhook_secret: SecretStr | None = None
+    web_app_url: str | None = None  # the admins' Mini App's public address (HTTPS)
+    web_app_listen: str = "127.0.0.1"
+    web_app_port: int = Field(default=8081, ge=1, le=65_535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     lookalike_lag_report: Path | None = None  # write event-loop lag figures here at shutdown
 
@@ -50,6 +54,11 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return value
 
+    @field_validator("web_app_url")
+    @classmethod
+    def _web_app_address(cls, value: str | None) -> str | None:
+        return None if value is None else web_app_address(value)
+
     @property
     def token(self) -> str:
         return self.telegram_bot_token.get_secret_value()
@@ -69,6 +78,20 @@ class WikimediaSettings(BaseSettings):
     wikimedia_timeout: float = Field(default=30.0, gt=0, le=600)  # seconds, per request
     wikimedia_attempts: int = Field(default=6, ge=1, le=20)  # tries per request (429, 5xx, maxlag, network)
     wikimedia_backoff: float = Field(default=2.0, ge=0, le=60)  # first wait between tries, doubling
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def web_app_address(url: str) -> str:
+    """A Mini App URL as Telegram accepts it: https (plain http only on a loopback host, for tests and
+    development); raises ValueError otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS:
+        return url.strip()
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// address (http:// only for 127.0.0.1 or localhost)")
+    return url.strip()
 
 
 class SettingsError(Exception):

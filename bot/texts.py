@@ -107,6 +107,11 @@ class Texts:
     credits_more: str
     credits_hint: str
     collage_credits: str
+    # the admins' Mini App (/admin)
+    admin_app: str
+    admin_app_button: str
+    admin_app_private_only: str
+    admin_app_not_configured: str
 
 
 EN = Texts(
@@ -228,6 +233,10 @@ EN = Texts(
     credits_more="… and {more} more (`lookalike credits` lists them all).",
     credits_hint="Photo credits: /credits",
     collage_credits="Photos: {credits}",
+    admin_app="The gallery at a glance: celebrities, photos and credits, the audit and the bot's status.",
+    admin_app_button="Open the gallery",
+    admin_app_private_only="The admin app opens from a private chat with me: send /admin there.",
+    admin_app_not_configured="The admin app is not set up: set WEB_APP_URL (see .env.example).",
 )
 
 KO = Texts(
@@ -343,6 +352,10 @@ KO = Texts(
     credits_more="… 외 {more}장 (`lookalike credits`로 전부 볼 수 있어요).",
     credits_hint="사진 출처: /credits",
     collage_credits="사진: {credits}",
+    admin_app="갤러리 한눈에 보기: 연예인, 사진과 출처, 점검 결과, 봇 상태.",
+    admin_app_button="갤러리 열기",
+    admin_app_private_only="관리 앱은 저와의 개인 채팅에서 열려요. 거기서 /admin 을 보내세요.",
+    admin_app_not_configured="관리 앱이 설정되지 않았어요: WEB_APP_URL 을 설정하세요 (.env.example 참고).",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

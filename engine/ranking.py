@@ -380,3 +380,12 @@ def _first_per_celebrity(order: np.ndarray, celebs: np.ndarray, k: int) -> list[
             if len(kept) == k:
                 break
     return kept
+
+
+def nearest_to_mean(vectors: np.ndarray) -> int:
+    """Row index of the vector nearest the rows' mean: a celebrity's most typical photo (its cover)."""
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
+    if not len(matrix):
+        raise ValueError("no vectors")
+    centre = matrix.mean(axis=0)
+    return int(np.argmin(((matrix - centre) ** 2).sum(axis=1)))

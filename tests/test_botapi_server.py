@@ -20,6 +20,7 @@ from telegram import (
     InputMediaPhoto,
     ReplyParameters,
     Update,
+    WebAppInfo,
 )
 from telegram.error import (
     BadRequest,
@@ -314,6 +315,21 @@ async def test_parse_modes(bot: Bot, api: FakeBotAPI) -> None:
     assert render_markup("*bold* and _it_", "Markdown") == "bold and it"
     with pytest.raises(ApiError):
         render_markup("user_name", "Markdown")
+
+
+async def test_web_app_buttons_go_to_private_chats_with_an_https_address(bot: Bot, api: FakeBotAPI) -> None:
+    def keyboard(url: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([[InlineKeyboardButton("Open", web_app=WebAppInfo(url))]])
+
+    api.send_text(ANN, "/admin")
+    sent = await bot.send_message(ANN.id, "app", reply_markup=keyboard("https://example.org/app/"))
+    assert sent.reply_markup.inline_keyboard[0][0].web_app.url == "https://example.org/app/"
+    with pytest.raises(BadRequest, match=r"(?i)button_url_invalid"):
+        await bot.send_message(ANN.id, "app", reply_markup=keyboard("http://example.org/app/"))
+    lounge = group(-1001234567891, "Lounge")
+    api.send_text(ANN, "/admin", chat=lounge)
+    with pytest.raises(BadRequest, match=r"(?i)button_type_invalid"):
+        await bot.send_message(lounge.id, "app", reply_markup=keyboard("https://example.org/app/"))
 
 
 async def test_chat_checks(bot: Bot, api: FakeBotAPI) -> None:

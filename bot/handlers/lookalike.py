@@ -126,6 +126,7 @@ async def serve(
         svc.admission.leave(user_id)
     try:
         await send_answer(context, chat_id, message_id, answer)
+        svc.answers.note()
     except Forbidden:
         log.info("chat %s blocked the bot; dropping its answer", chat_id)
     await svc.jobs.done(job_id)

@@ -1634,6 +1634,7 @@ class FakeBotAPI:
             extras["reply_to_message"] = reply
         markup = _inline_markup(call)
         if markup is not None:
+            _check_web_app_buttons(markup, chat)
             extras["reply_markup"] = markup
         return self._store_message(chat, self.bot_user, {**content, **extras})
 
@@ -2049,6 +2050,20 @@ def _caption_content(caption: str | None) -> JSONDict:
 def _inline_markup(call: Call) -> JSONDict | None:
     markup = call.obj("reply_markup")
     return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+
+
+def _check_web_app_buttons(markup: JSONDict, chat: Chat) -> None:
+    """Telegram allows Mini App (`web_app`) buttons of inline keyboards in private chats only, and only
+    with an HTTPS address (the stand-in also takes plain http on 127.0.0.1, as Telegram's test server does)."""
+    for row in markup.get("inline_keyboard") or []:
+        for button in row if isinstance(row, list) else []:
+            if not isinstance(button, dict) or "web_app" not in button:
+                continue
+            if chat.type != "private":
+                raise _bad_request("BUTTON_TYPE_INVALID")
+            url = str((button["web_app"] or {}).get("url", "")) if isinstance(button["web_app"], dict) else ""
+            if not url.startswith(("https://", "http://127.0.0.1")):
+                raise _bad_request("BUTTON_URL_INVALID")
 
 
 def _scope_key(scope: JSONDict | None) -> str:

@@ -1,0 +1,99 @@
+"""What the Mini App's Audit and Status pages show from features built elsewhere, as plain Python.
+
+The server takes an `Extensions` object; each slot left `None` is shown in the app as "not available in
+this build" (never as made-up data). A feature plugs in by passing an object with these methods:
+
+- `audit` (`AuditSource`): `lookalike audit`'s suspects — photos that may be of someone else, and one
+  person under two names — and the admin's "keep" decision. Removing a photo goes through the gallery.
+- `calibration` (`CalibrationSource`): the fitted similarity curve and the gallery's own distances, for
+  the Status page's plot.
+- `cluster` (`ClusterSource`): the face workers (e.g. a Dask cluster's), for the Status page.
+- `wikidata` (`WikidataBuilder`): a gallery build from Wikidata, started from the app, with its progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """One audit finding. `wrong_photo`: `photo_id` of `name` looks like someone else (`other_name`, or
+    unlike `name`'s other photos when None). `two_names`: `name` and `other_name` look like one person
+    (`photo_id` is the closest pair's photo of `name`). `distance` is what made it suspect."""
+
+    kind: Literal["wrong_photo", "two_names"]
+    name: str
+    photo_id: int
+    distance: float
+    other_name: str | None = None
+    other_photo_id: int | None = None
+
+
+class AuditSource(Protocol):
+    async def suspects(self) -> list[Suspect]:
+        """The current findings, most suspect first (kept photos and distinct pairs left out)."""
+        ...
+
+    async def keep(self, suspect: Suspect) -> None:
+        """The admin looked and it is right: never report it again (`keep_photo` / `mark_distinct`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CalibrationPlot:
+    """`curve`: (distance, similarity %) points of the fitted curve; `same` and `different`: the gallery's
+    own distances between photos of one celebrity and of two, which the curve was fitted to."""
+
+    curve: list[tuple[float, float]]
+    same: list[float] = field(default_factory=list)
+    different: list[float] = field(default_factory=list)
+
+
+class CalibrationSource(Protocol):
+    async def plot(self) -> CalibrationPlot | None:
+        """The fitted calibration, or None while the gallery has none."""
+        ...
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """One face worker: where it runs, and how many photos it has in work."""
+
+    address: str
+    in_work: int
+
+
+class ClusterSource(Protocol):
+    async def workers(self) -> list[WorkerState]: ...
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """A Wikidata build: `state` is running, done or failed; counts so far; a one-line `detail`."""
+
+    state: Literal["running", "done", "failed"]
+    celebrities: int
+    photos: int
+    detail: str = ""
+
+
+class WikidataBuilder(Protocol):
+    async def start(self) -> bool:
+        """Start a build in the background; False when one is already running."""
+        ...
+
+    def progress(self) -> BuildProgress | None:
+        """The running or last build's progress, or None if there was none."""
+        ...
+
+
+@dataclass
+class Extensions:
+    """The optional features the app shows; None = not in this build."""
+
+    audit: AuditSource | None = None
+    calibration: CalibrationSource | None = None
+    cluster: ClusterSource | None = None
+    wikidata: WikidataBuilder | None = None

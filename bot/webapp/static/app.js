@@ -1,0 +1,617 @@
+// The admins' Mini App. No framework, no inline code: the page is built with DOM calls and every
+// untrusted string (names, authors, sources) goes in as text, never as HTML.
+"use strict";
+
+(function () {
+  const PAGE_SIZE = 60;
+  const THUMB_CONCURRENCY = 4;
+
+  // Launch data: Telegram puts it in the URL fragment (#tgWebAppData=…&tgWebAppThemeParams=…).
+  function readLaunch() {
+    const stored = sessionStorage.getItem("lookalike.launch");
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    if (fragment.has("tgWebAppData")) {
+      const launch = {
+        initData: fragment.get("tgWebAppData") || "",
+        theme: fragment.get("tgWebAppThemeParams") || "",
+      };
+      sessionStorage.setItem("lookalike.launch", JSON.stringify(launch));
+      return launch;
+    }
+    const webApp = window.Telegram && window.Telegram.WebApp;
+    if (webApp && webApp.initData) {
+      return { initData: webApp.initData, theme: JSON.stringify(webApp.themeParams || {}) };
+    }
+    return stored ? JSON.parse(stored) : { initData: "", theme: "" };
+  }
+
+  const launch = readLaunch();
+  let language = guessLanguage(launch.initData);
+  let texts = window.LOOKALIKE_TEXTS[language];
+
+  function guessLanguage(initData) {
+    // Only picks the words shown before the server has checked the data; the server's answer decides.
+    try {
+      const user = JSON.parse(new URLSearchParams(initData).get("user") || "{}");
+      return String(user.language_code || "").toLowerCase().startsWith("ko") ? "ko" : "en";
+    } catch (e) {
+      return "en";
+    }
+  }
+
+  function t(key, values) {
+    const template = texts[key] || window.LOOKALIKE_TEXTS.en[key] || key;
+    return template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
+  }
+
+  // Telegram: theme colours as CSS variables; tell the client the app is ready (without its script).
+  function applyTheme(raw) {
+    let theme = {};
+    try {
+      theme = JSON.parse(raw || "{}") || {};
+    } catch (e) {
+      theme = {};
+    }
+    const root = document.documentElement;
+    for (const [key, value] of Object.entries(theme)) {
+      if (/^[a-z_]{1,40}$/.test(key) && /^#[0-9a-fA-F]{3,8}$/.test(String(value))) {
+        root.style.setProperty("--tg-" + key.replace(/_/g, "-"), value);
+      }
+    }
+  }
+
+  function postEvent(type, data) {
+    const payload = JSON.stringify({ eventType: type, eventData: data || {} });
+    try {
+      if (window.TelegramWebviewProxy) {
+        window.TelegramWebviewProxy.postEvent(type, JSON.stringify(data || {}));
+      } else if (window.external && "notify" in window.external) {
+        window.external.notify(payload);
+      } else if (window.parent !== window) {
+        window.parent.postMessage(payload, "https://web.telegram.org");
+      }
+    } catch (e) {
+      // outside Telegram: nothing to tell
+    }
+  }
+
+  // DOM helpers: h("p", {class: "x"}, "text", child) — strings always become text nodes.
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  const view = document.getElementById("view");
+
+  function show(...nodes) {
+    // The old page's thumbnails are let go; the new page's (made before this call) are watched again.
+    thumbs.reset();
+    view.replaceChildren(...nodes.flat());
+    for (const img of view.querySelectorAll("img[data-thumb]:not(.loaded)")) thumbs.watch(img);
+    window.scrollTo(0, 0);
+  }
+
+  let toastTimer = 0;
+  function toast(message) {
+    const box = document.getElementById("toast");
+    box.textContent = message;
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (box.hidden = true), 3500);
+  }
+
+  function confirmDialog(message) {
+    const dialog = document.getElementById("dialog");
+    document.getElementById("dialog-text").textContent = message;
+    const yes = document.getElementById("dialog-confirm");
+    const no = document.getElementById("dialog-cancel");
+    yes.textContent = t("confirm");
+    no.textContent = t("cancel");
+    dialog.hidden = false;
+    return new Promise((resolve) => {
+      function done(answer) {
+        dialog.hidden = true;
+        yes.removeEventListener("click", onYes);
+        no.removeEventListener("click", onNo);
+        resolve(answer);
+      }
+      const onYes = () => done(true);
+      const onNo = () => done(false);
+      yes.addEventListener("click", onYes);
+      no.addEventListener("click", onNo);
+      yes.focus();
+    });
+  }
+
+  // The API: every call carries the launch data unchanged.
+  class Refused extends Error {
+    constructor(code) {
+      super(code);
+      this.code = code;
+    }
+  }
+
+  async function api(path, body) {
+    const options = { headers: { Authorization: "tma " + launch.initData }, cache: "no-store" };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, options);
+    } catch (e) {
+      throw new Error(t("error_network"));
+    }
+    if (response.status === 403) {
+      const answer = await response.json().catch(() => ({}));
+      forbidden(answer.error || "not_admin");
+      throw new Refused(answer.error || "not_admin");
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const key = "error_" + answer.error;
+      const message = texts[key] ? t(key, { message: answer.message || "" }) : t("error", { message: answer.message || response.status });
+      throw new Error(message);
+    }
+    return answer;
+  }
+
+  function failed(error) {
+    if (!(error instanceof Refused)) toast(error.message);
+  }
+
+  // Thumbnails: an <img> cannot send the header, so each is fetched and shown from a blob: URL,
+  // a few at a time, when it scrolls into view.
+  const thumbs = {
+    urls: [],
+    queue: [],
+    running: 0,
+    observer: new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) {
+          thumbs.observer.unobserve(entry.target);
+          thumbs.queue.push(entry.target);
+          thumbs.pump();
+        }
+      }
+    }, { rootMargin: "300px" }),
+    watch(img) {
+      this.observer.observe(img);
+    },
+    pump() {
+      while (this.running < THUMB_CONCURRENCY && this.queue.length) {
+        const img = this.queue.shift();
+        if (!img.isConnected) continue;
+        this.running += 1;
+        this.load(img).finally(() => {
+          this.running -= 1;
+          this.pump();
+        });
+      }
+    },
+    async load(img) {
+      try {
+        const response = await fetch("api/photo/" + img.dataset.thumb + "/thumbnail", {
+          headers: { Authorization: "tma " + launch.initData },
+        });
+        if (!response.ok) return;
+        const url = URL.createObjectURL(await response.blob());
+        this.urls.push(url);
+        img.src = url;
+        img.alt = img.dataset.alt || "";
+        img.classList.add("loaded");
+      } catch (e) {
+        // a missing thumbnail leaves the placeholder
+      }
+    },
+    reset() {
+      this.observer.disconnect();
+      this.queue = [];
+      for (const url of this.urls) URL.revokeObjectURL(url);
+      this.urls = [];
+    },
+  };
+
+  function thumbnail(photoId, alt) {
+    // No alt text until the picture is there: an <img> without src would show a broken-image icon.
+    const img = h("img", { class: "thumb", "data-thumb": photoId, "data-alt": alt, width: 150, height: 150 });
+    thumbs.watch(img);
+    return img;
+  }
+
+  function photosLabel(n) {
+    return n === 1 ? t("photo_count_one") : t("photos_count", { n: n });
+  }
+
+  // Pages
+
+  const pages = { gallery: galleryPage, audit: auditPage, status: statusPage };
+  let current = "gallery";
+
+  function go(page) {
+    current = page;
+    for (const tab of document.querySelectorAll("#tabs button")) {
+      tab.setAttribute("aria-selected", tab.dataset.page === page ? "true" : "false");
+    }
+    pages[page]().catch(failed);
+  }
+
+  const gallery = { query: "", offset: 0 };
+
+  async function galleryPage() {
+    const search = h("input", {
+      type: "search",
+      class: "search",
+      "data-testid": "search",
+      placeholder: t("search"),
+      "aria-label": t("search"),
+      autocomplete: "off",
+      value: gallery.query,
+    });
+    const summary = h("p", { class: "hint", "data-testid": "gallery-summary" }, t("loading"));
+    const grid = h("div", { class: "grid", "data-testid": "gallery" });
+    const more = h("button", { type: "button", class: "more", hidden: true }, t("more"));
+    show(h("div", { class: "sticky" }, search, summary), grid, more);
+    let generation = 0;
+    let loading = false;
+    let offset = 0;
+    let total = 0;
+
+    async function load(reset) {
+      if (loading && !reset) return;
+      const mine = reset ? ++generation : generation;
+      loading = true;
+      if (reset) offset = 0;
+      const query = search.value.trim();
+      const params = new URLSearchParams({ q: query, offset: String(offset), limit: String(PAGE_SIZE) });
+      try {
+        const page = await api("api/celebrities?" + params);
+        if (mine !== generation) return;
+        if (reset) grid.replaceChildren();
+        total = page.total;
+        offset = page.offset + page.items.length;
+        grid.append(...page.items.map(card));
+        summary.textContent = total ? t("celebrities_count", { n: total }) : query ? t("no_match", { q: query }) : t("empty_gallery");
+        more.hidden = offset >= total;
+        gallery.query = query;
+      } finally {
+        if (mine === generation) loading = false;
+      }
+    }
+
+    let debounce = 0;
+    search.addEventListener("input", () => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => load(true).catch(failed), 200);
+    });
+    more.addEventListener("click", () => load(false).catch(failed));
+    // Paged: the next page loads when the end of the list comes into view.
+    const endObserver = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && !more.hidden) load(false).catch(failed);
+    });
+    endObserver.observe(more);
+    await load(true);
+  }
+
+  function card(item) {
+    const open = () => celebrityPage(item.name).catch(failed);
+    return h(
+      "button",
+      { type: "button", class: "card", "data-testid": "celebrity", "data-name": item.name, onclick: open },
+      thumbnail(item.cover_photo_id, item.name),
+      h("span", { class: "name" }, item.name),
+      h("span", { class: "hint" }, photosLabel(item.photos)),
+      item.aliases.length ? h("span", { class: "aliases" }, item.aliases.join(" · ")) : null
+    );
+  }
+
+  async function celebrityPage(name) {
+    const data = await api("api/celebrity?" + new URLSearchParams({ name: name }));
+    const back = h("button", { type: "button", class: "link", "data-testid": "back", onclick: () => go("gallery") }, t("back"));
+    const title = h("h1", { "data-testid": "celebrity-name" }, data.name);
+
+    const newName = h("input", { type: "text", value: data.name, "aria-label": t("new_name"), "data-testid": "rename-input", maxlength: 64 });
+    const rename = h("form", { class: "row", "data-testid": "rename-form" }, newName, h("button", { type: "submit", "data-testid": "rename" }, t("rename")));
+    rename.addEventListener("submit", (event) => {
+      event.preventDefault();
+      api("api/celebrity/rename", { name: data.name, new_name: newName.value })
+        .then((answer) => {
+          toast(t("renamed", { name: answer.name }));
+          return celebrityPage(answer.name);
+        })
+        .catch(failed);
+    });
+
+    const chips = data.aliases.length
+      ? data.aliases.map((alias) =>
+          h(
+            "span",
+            { class: "chip", "data-testid": "alias", "data-alias": alias },
+            alias,
+            h("button", {
+              type: "button",
+              class: "chip-x",
+              "aria-label": t("remove_alias", { alias: alias }),
+              "data-testid": "remove-alias",
+              onclick: () => api("api/celebrity/aliases/remove", { name: data.name, alias: alias }).then(() => celebrityPage(data.name)).catch(failed),
+            }, "×")
+          )
+        )
+      : [h("span", { class: "hint" }, t("no_aliases"))];
+    const aliasInput = h("input", { type: "text", placeholder: t("alias_placeholder"), "aria-label": t("alias_placeholder"), "data-testid": "alias-input", maxlength: 64 });
+    const aliasForm = h("form", { class: "row" }, aliasInput, h("button", { type: "submit", "data-testid": "add-alias" }, t("add_alias")));
+    aliasForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const wanted = aliasInput.value.split(/[,;]/).map((a) => a.trim()).filter(Boolean);
+      if (!wanted.length) return;
+      api("api/celebrity/aliases/add", { name: data.name, aliases: wanted })
+        .then((answer) => {
+          const notes = [];
+          if (answer.added.length) notes.push(t("aliases_added", { list: answer.added.join(", ") }));
+          for (const r of answer.refused) notes.push(t("alias_refused", { alias: r.alias, reason: r.reason }));
+          if (notes.length) toast(notes.join(" "));
+          return celebrityPage(data.name);
+        })
+        .catch(failed);
+    });
+
+    const photos = h("div", { class: "grid photos" }, data.photos.map((p) => photoCard(data, p)));
+    const removeAll = h("button", {
+      type: "button",
+      class: "danger wide",
+      "data-testid": "remove-celebrity",
+      onclick: async () => {
+        if (!(await confirmDialog(t("remove_celebrity_confirm", { name: data.name, n: data.photos.length })))) return;
+        api("api/celebrity/remove", { name: data.name })
+          .then(() => {
+            toast(t("removed_celebrity", { name: data.name }));
+            go("gallery");
+          })
+          .catch(failed);
+      },
+    }, t("remove_celebrity", { name: data.name }));
+
+    show(
+      back,
+      title,
+      h("section", { class: "panel" }, rename),
+      h("section", { class: "panel" }, h("h2", {}, t("aliases")), h("div", { class: "chips", "data-testid": "aliases" }, chips), aliasForm),
+      h("h2", {}, t("photos"), " ", h("span", { class: "hint" }, photosLabel(data.photos.length))),
+      photos,
+      removeAll
+    );
+  }
+
+  function safeLink(url, label) {
+    // Only web addresses become links: no javascript: or data: from untrusted credits.
+    return /^https?:\/\//i.test(url || "") ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, label) : h("span", {}, label);
+  }
+
+  function credit(photo) {
+    const parts = [];
+    if (photo.author || photo.license || photo.source_page) {
+      parts.push(h("span", { class: "author" }, photo.author || t("unknown_author")));
+      if (photo.license) parts.push(" · ", safeLink(photo.license_url, photo.license));
+      if (photo.source_page) parts.push(" · ", safeLink(photo.source_page, t("source")));
+    } else {
+      parts.push(h("span", { class: "hint" }, t("no_credit")));
+    }
+    const lines = [h("span", { class: "credit", "data-testid": "credit" }, parts)];
+    if (photo.source) lines.push(h("span", { class: "source hint", title: photo.source }, photo.source));
+    if (photo.kept) lines.push(h("span", { class: "hint" }, t("kept")));
+    return lines;
+  }
+
+  function photoCard(celebrity, photo) {
+    const remove = async () => {
+      const last = celebrity.photos.length === 1;
+      const question = last ? t("remove_last_photo_confirm", { name: celebrity.name }) : t("remove_photo_confirm", { name: celebrity.name });
+      if (!(await confirmDialog(question))) return;
+      try {
+        const answer = await api("api/photo/remove", { photo_id: photo.id });
+        toast(t("removed_photo"));
+        if (answer.celebrity_left) await celebrityPage(celebrity.name);
+        else go("gallery");
+      } catch (error) {
+        failed(error);
+      }
+    };
+    return h(
+      "figure",
+      { class: "photo", "data-testid": "photo", "data-photo-id": photo.id },
+      thumbnail(photo.id, celebrity.name),
+      h("figcaption", {}, credit(photo), h("button", { type: "button", class: "danger", "data-testid": "remove-photo", onclick: remove }, t("remove_photo")))
+    );
+  }
+
+  async function auditPage() {
+    show(h("h1", {}, t("audit_title")), h("p", { class: "hint" }, t("loading")));
+    const data = await api("api/audit");
+    if (!data.available) {
+      show(h("h1", {}, t("audit_title")), h("p", { class: "panel unavailable", "data-testid": "audit-unavailable" }, t("audit_unavailable")));
+      return;
+    }
+    const items = data.suspects.map(auditItem);
+    show(h("h1", {}, t("audit_title")), items.length ? items : h("p", { class: "hint" }, t("audit_empty")));
+  }
+
+  function auditItem(suspect) {
+    const title =
+      suspect.kind === "two_names"
+        ? t("audit_two_names", { name: suspect.name, other: suspect.other_name })
+        : suspect.other_name
+        ? t("audit_wrong_photo_other", { name: suspect.name, other: suspect.other_name })
+        : t("audit_wrong_photo", { name: suspect.name });
+    // The suspect photo first (outlined), then the celebrity's other photos beside it.
+    const suspectPhoto = thumbnail(suspect.photo_id, suspect.name);
+    suspectPhoto.classList.add("suspect");
+    const others = h("div", { class: "strip" }, suspectPhoto, suspect.other_photo_id ? thumbnail(suspect.other_photo_id, suspect.other_name) : null);
+    api("api/celebrity?" + new URLSearchParams({ name: suspect.other_name || suspect.name }))
+      .then((data) => others.append(...data.photos.filter((p) => p.id !== suspect.photo_id).slice(0, 8).map((p) => thumbnail(p.id, data.name))))
+      .catch(failed);
+    const item = h(
+      "section",
+      { class: "panel audit", "data-testid": "audit-item" },
+      h("h2", {}, title),
+      h("p", { class: "hint" }, t("audit_distance", { d: Number(suspect.distance).toFixed(3) })),
+      others,
+      h(
+        "div",
+        { class: "row" },
+        h("button", {
+          type: "button",
+          "data-testid": "audit-keep",
+          onclick: () => api("api/audit/keep", { suspect: suspect }).then(() => { toast(t("audit_kept")); item.remove(); }).catch(failed),
+        }, t("audit_keep")),
+        h("button", {
+          type: "button",
+          class: "danger",
+          "data-testid": "remove-photo",
+          onclick: async () => {
+            if (!(await confirmDialog(t("remove_photo_confirm", { name: suspect.name })))) return;
+            api("api/photo/remove", { photo_id: suspect.photo_id }).then(() => { toast(t("removed_photo")); item.remove(); }).catch(failed);
+          },
+        }, t("audit_remove"))
+      )
+    );
+    return item;
+  }
+
+  async function statusPage() {
+    const data = await api("api/status");
+    const answered = data.answers_per_hour.reduce((sum, h) => sum + h.answers, 0);
+    const chart = h("canvas", { class: "chart", width: 400, height: 140, "data-testid": "answers-chart", role: "img", "aria-label": t("status_answers") });
+    const slots = [
+      fact(t("status_gallery"), t("status_gallery_value", { c: data.celebrities, p: data.photos }), "status-gallery"),
+      fact(t("status_queue"), t("status_queue_value", { n: data.queue.in_flight, limit: data.queue.limit }), "status-queue"),
+      fact(t("status_workers"), t("status_workers_value", { n: data.pool.workers, kind: data.pool.kind }), "status-workers"),
+      h("section", { class: "panel" }, h("h2", {}, t("status_answers")), chart, h("p", { class: "hint" }, t("status_answers_total", { n: answered }))),
+      calibrationSlot(data.calibration),
+      fact(t("status_cluster"), data.cluster.available ? data.cluster.workers.map((w) => w.address + " (" + w.in_work + ")").join(", ") : t("status_cluster_unavailable"), "status-cluster", !data.cluster.available),
+      wikidataSlot(data.wikidata),
+    ];
+    show(h("h1", {}, t("status_title")), slots);
+    drawBars(chart, data.answers_per_hour.map((x) => x.answers));
+  }
+
+  function fact(label, value, testid, unavailable) {
+    return h("section", { class: "panel" + (unavailable ? " unavailable" : ""), "data-testid": testid }, h("h2", {}, label), h("p", {}, value));
+  }
+
+  function calibrationSlot(calibration) {
+    if (!calibration.available) return fact(t("status_calibration"), t("status_calibration_unavailable"), "status-calibration", true);
+    if (!calibration.plot) return fact(t("status_calibration"), t("status_calibration_none"), "status-calibration");
+    const canvas = h("canvas", { class: "chart", width: 400, height: 180, role: "img", "aria-label": t("status_calibration") });
+    const panel = h("section", { class: "panel", "data-testid": "status-calibration" }, h("h2", {}, t("status_calibration")), canvas,
+      h("p", { class: "hint legend" }, h("span", { class: "key curve" }, t("status_plot_curve")), h("span", { class: "key same" }, t("status_plot_same")), h("span", { class: "key different" }, t("status_plot_different"))));
+    requestAnimationFrame(() => drawCalibration(canvas, calibration.plot));
+    return panel;
+  }
+
+  function wikidataSlot(wikidata) {
+    if (!wikidata.available) return fact(t("status_wikidata"), t("status_wikidata_unavailable"), "status-wikidata", true);
+    const p = wikidata.progress;
+    const line = !p ? "" : t("status_wikidata_" + p.state, { c: p.celebrities, p: p.photos, detail: p.detail });
+    const start = h("button", {
+      type: "button",
+      "data-testid": "wikidata-start",
+      disabled: p && p.state === "running",
+      onclick: () => api("api/wikidata/build", {}).then(() => statusPage()).catch(failed),
+    }, t("status_wikidata_start"));
+    if (p && p.state === "running") setTimeout(() => current === "status" && statusPage().catch(failed), 2000);
+    return h("section", { class: "panel", "data-testid": "status-wikidata" }, h("h2", {}, t("status_wikidata")), h("p", {}, line), start);
+  }
+
+  function colour(name, fallback) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+  }
+
+  function drawBars(canvas, values) {
+    // One bar per hour, oldest on the left; the largest count on top, the time axis below.
+    const ctx = canvas.getContext("2d");
+    const { width, height } = canvas;
+    const axis = 18;
+    const top = Math.max(1, ...values);
+    const slot = width / values.length;
+    ctx.clearRect(0, 0, width, height);
+    ctx.fillStyle = colour("--tg-button-color", "#2481cc");
+    values.forEach((v, i) => {
+      const bar = Math.round((v / top) * (height - axis - 16));
+      ctx.fillRect(i * slot + 2, height - axis - bar, slot - 4, bar || 1);
+    });
+    ctx.fillStyle = colour("--tg-hint-color", "#999");
+    ctx.font = "12px sans-serif";
+    ctx.fillText(String(top), 4, 12);
+    ctx.fillText("−24h", 4, height - 4);
+    ctx.textAlign = "right";
+    ctx.fillText(t("now"), width - 4, height - 4);
+  }
+
+  function drawCalibration(canvas, plot) {
+    const ctx = canvas.getContext("2d");
+    const { width, height } = canvas;
+    const x = (d) => (d / 1.2) * width;
+    const y = (s) => height - (s / 100) * height;
+    ctx.clearRect(0, 0, width, height);
+    const histogram = (values, style) => {
+      const bins = new Array(48).fill(0);
+      for (const d of values) bins[Math.min(47, Math.max(0, Math.floor((d / 1.2) * 48)))] += 1;
+      const top = Math.max(1, ...bins);
+      ctx.fillStyle = style;
+      bins.forEach((n, i) => ctx.fillRect((i * width) / 48, height - (n / top) * height * 0.6, width / 48 - 1, (n / top) * height * 0.6));
+    };
+    histogram(plot.same, "rgba(46, 160, 67, 0.45)");
+    histogram(plot.different, "rgba(207, 34, 46, 0.35)");
+    ctx.strokeStyle = colour("--tg-button-color", "#2481cc");
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    plot.curve.forEach(([d, s], i) => (i ? ctx.lineTo(x(d), y(s)) : ctx.moveTo(x(d), y(s))));
+    ctx.stroke();
+  }
+
+  function forbidden(code) {
+    document.getElementById("top").hidden = true;
+    const reason = texts["forbidden_" + code] ? t("forbidden_" + code) : t("forbidden_not_admin");
+    show(h("section", { class: "forbidden", "data-testid": "forbidden", "data-reason": code }, h("h1", {}, t("forbidden_title")), h("p", {}, reason)));
+  }
+
+  async function start() {
+    applyTheme(launch.theme);
+    postEvent("web_app_ready");
+    postEvent("web_app_expand");
+    document.documentElement.lang = language;
+    if (!launch.initData) {
+      forbidden("missing");
+      return;
+    }
+    let me;
+    try {
+      me = await api("api/me");
+    } catch (error) {
+      if (!(error instanceof Refused)) show(h("p", { class: "panel" }, error.message));
+      return;
+    }
+    language = me.language;
+    texts = window.LOOKALIKE_TEXTS[language];
+    document.documentElement.lang = language;
+    for (const tab of document.querySelectorAll("#tabs button")) {
+      tab.textContent = t("tab_" + tab.dataset.page);
+      tab.addEventListener("click", () => go(tab.dataset.page));
+    }
+    document.getElementById("top").hidden = false;
+    go("gallery");
+  }
+
+  start();
+})();

@@ -1,0 +1,158 @@
+"""The Mini App's JSON API in-process (httpx over ASGI): the slots later features plug into, and refusals.
+
+The browser tests (test_webapp_browser.py) cover the pages; here the `Extensions` interface is exercised
+with a small audit source written against it, as `lookalike audit` will be.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import numpy as np
+import pytest
+
+from bot.services import Admission, AnswerLog, Services
+from bot.settings import Settings
+from bot.webapp.extensions import Extensions, Suspect
+from bot.webapp.initdata import sign
+from bot.webapp.runner import WebApp
+from bot.webapp.server import create_app
+from engine.faces import Face
+from engine.pool import FacePool
+from store.gallery import Gallery
+from store.jobs import Jobs
+from tests.botapi.harness import TOKEN
+
+ADMIN_ID = 900
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def header(user_id: int = ADMIN_ID) -> dict[str, str]:
+    fields = {"user": json.dumps({"id": user_id, "first_name": "A"}), "auth_date": str(int(time.time()))}
+    return {"Authorization": f"tma {sign(fields, TOKEN)}"}
+
+
+class UnkeptPhotos:
+    """An audit source: every photo not yet kept is a suspect (enough to drive the interface)."""
+
+    def __init__(self, gallery: Gallery) -> None:
+        self.gallery = gallery
+
+    async def suspects(self) -> list[Suspect]:
+        records = await self.gallery.photo_records()
+        return [Suspect("wrong_photo", r.name, r.photo_id, 0.7) for r in records if not r.kept]
+
+    async def keep(self, suspect: Suspect) -> None:
+        await self.gallery.keep_photo(suspect.photo_id)
+
+
+@pytest.fixture
+async def services(tmp_path) -> AsyncIterator[Services]:
+    rng = np.random.default_rng(5)
+    gallery = await Gallery.open(tmp_path / "g.sqlite")
+    for i, name in enumerate(["Ann", "Ann", "Bo"]):
+        vector = rng.standard_normal(128).astype(np.float32)
+        await gallery.add_face(name, Face((0, 90, 90, 0), vector, b"\xff\xd8jpeg"), f"h{i}")
+    settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN_ID}))  # type: ignore[call-arg]
+    pool = FacePool("thread", 1)
+    yield Services(settings, gallery, gallery, pool, Jobs(gallery), Admission(8))
+    pool.close()
+    await gallery.close()
+
+
+def client(services: Services, extensions: Extensions | None = None) -> httpx.AsyncClient:
+    app = create_app(services, extensions)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
+
+
+async def test_slots_without_a_feature_say_so_and_invent_nothing(services) -> None:
+    async with client(services) as http:
+        assert (await http.get("/api/audit", headers=header())).json() == {"available": False, "suspects": []}
+        status = (await http.get("/api/status", headers=header())).json()
+        assert (status["celebrities"], status["photos"]) == (2, 3)
+        assert status["calibration"] == {"available": False, "plot": None}
+        assert status["cluster"] == {"available": False, "workers": []}
+        assert status["wikidata"] == {"available": False, "progress": None}
+        assert len(status["answers_per_hour"]) == 24
+        refused = await http.post("/api/wikidata/build", headers=header(), json={})
+        assert refused.status_code == 404 and refused.json()["error"] == "not_available"
+
+
+async def test_an_audit_source_plugs_in_and_a_kept_photo_is_not_reported_again(services) -> None:
+    async with client(services, Extensions(audit=UnkeptPhotos(services.gallery))) as http:
+        audit = (await http.get("/api/audit", headers=header())).json()
+        assert audit["available"] and len(audit["suspects"]) == 3
+        first = audit["suspects"][0]
+        kept = await http.post("/api/audit/keep", headers=header(), json={"suspect": first})
+        assert kept.json() == {"kept": True}
+        after = (await http.get("/api/audit", headers=header())).json()["suspects"]
+        assert first not in after and len(after) == 2
+        again = await http.post("/api/audit/keep", headers=header(), json={"suspect": first})
+        assert again.status_code == 404
+
+
+async def test_nothing_answers_without_an_admins_launch_data(services) -> None:
+    async with client(services) as http:
+        for method, path in [("GET", "/api/celebrities"), ("GET", "/api/photo/1/thumbnail"),
+                             ("POST", "/api/photo/remove"), ("POST", "/api/celebrity/remove")]:  # fmt: skip
+            for headers in ({}, header(user_id=901), {"Authorization": "Bearer x"}):
+                answer = await http.request(
+                    method, path, headers=headers, json={"photo_id": 1, "name": "Ann"}
+                )
+                assert answer.status_code == 403, (path, headers)
+        assert services.gallery.photo_count == 3
+        page = await http.get("/")
+        assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+        assert "<script>" not in page.text and " style=" not in page.text
+
+
+async def test_bad_requests_get_a_clear_answer_and_change_nothing(services) -> None:
+    async with client(services) as http:
+        cases = [
+            ("/api/photo/remove", b'{"photo_id": "1"}', 400),
+            ("/api/photo/remove", b'{"photo_id": 999}', 404),
+            ("/api/photo/remove", b"not json", 400),
+            ("/api/celebrity/rename", b'{"name": "Ann", "new_name": "Bo"}', 409),
+            ("/api/celebrity/rename", b'{"name": "Nobody", "new_name": "X"}', 404),
+            ("/api/celebrity/aliases/add", b'{"name": "Ann", "aliases": "x"}', 400),
+        ]
+        for path, body, status in cases:
+            answer = await http.post(path, headers=header(), content=body)
+            assert answer.status_code == status and answer.json()["error"], (path, body)
+        assert services.gallery.photo_count == 3
+        assert await services.gallery.find("Ann") == "Ann"
+
+
+async def test_the_server_starts_in_this_loop_refuses_a_taken_port_and_stops(services) -> None:
+    port = free_port()
+    web_app = await WebApp.start(services, "127.0.0.1", port)
+    try:
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"http://127.0.0.1:{port}/")
+            assert page.status_code == 200 and "static/app.js" in page.text
+        with pytest.raises(OSError):
+            await WebApp.start(services, "127.0.0.1", port)
+    finally:
+        await web_app.stop()
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+def test_answers_are_counted_per_hour_over_the_last_day() -> None:
+    log = AnswerLog()
+    now = 1_000 * 3600 + 1800.0  # half past some hour
+    for seconds_ago in (0, 60, 3600, 23 * 3600, 24 * 3600, 30 * 3600):
+        log.note(now - seconds_ago)
+    hours = log.per_hour(now)
+    assert len(hours) == 24 and hours[-1] == (1_000 * 3600, 2)
+    assert [count for _, count in hours] == [1] + [0] * 21 + [1, 2]  # older than a day: gone
