@@ -34,6 +34,7 @@ from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
 from engine.pool import FacePool
+from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
 from store.games import Games
@@ -216,6 +217,9 @@ async def on_startup(application: Application) -> None:
     )
     application.bot_data["services"] = svc
     application.bot_data["games"].store = Games(gallery)
+    svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
+    if stale(gallery):
+        svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
     await register_commands(application, settings.admin_ids)
     _stop_on_signals(application)
     if settings.lookalike_lag_report:
@@ -267,6 +271,8 @@ async def on_shutdown(application: Application) -> None:
         await monitor.stop()
         monitor.write(svc.settings.lookalike_lag_report)
     await asyncio.to_thread(svc.pool.close)
+    if svc.refitter is not None:
+        await svc.refitter.close()
     await svc.demo.close()
     await svc.gallery.close()
     log.info("closed the gallery; bye")

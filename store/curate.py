@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from engine.audit import outlier_line, photo_distance
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
 from engine.pool import Busy, WorkerCrashed
-from store.gallery import Gallery, content_hash
+from store.gallery import Added, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
 Analyzer = Callable[[bytes], Awaitable[Analysis]]
@@ -26,12 +29,17 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one offered photo. status: added, duplicate, or a refusal code
-    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name, busy)."""
+    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name, busy).
+
+    `outlier`: for an added photo far from the celebrity's other photos (engine/audit.py), its median
+    distance to them; it is kept, with this warning, for an admin to check (`lookalike audit`)."""
 
     source: str
     status: str
     name: str
     detail: str = ""
+    outlier: float | None = None
+    photo_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +68,11 @@ class Summary:
     def rejected(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    @property
+    def suspects(self) -> list[Outcome]:
+        """Added photos far from their celebrity's other photos (kept, with a warning)."""
+        return [o for o in self.outcomes if o.outlier is not None]
+
 
 async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes, source: str = "") -> Outcome:
     """Offer one photo's bytes to the gallery under `name`."""
@@ -80,7 +93,24 @@ async def add_photo(gallery: Gallery, analyze: Analyzer, name: str, data: bytes,
     except Busy:
         return Outcome(source, "busy", display, "the face workers are busy; try again later")
     added = await gallery.add_face(display, face, digest, source)
-    return Outcome(source, added.status, added.name)
+    if added.status != "added":
+        return Outcome(source, added.status, added.name)
+    return Outcome(
+        source, "added", added.name, photo_id=added.photo_id, outlier=await _outlier(gallery, added)
+    )
+
+
+async def _outlier(gallery: Gallery, added: Added) -> float | None:
+    """The new photo's median distance to the celebrity's other photos, if over the audit's line."""
+    photos = await gallery.photos_of(added.name)
+    others = [vector for pid, vector in photos if pid != added.photo_id]
+    mine = next((vector for pid, vector in photos if pid == added.photo_id), None)
+    if mine is None or not others:
+        return None
+    distance = photo_distance(mine, np.stack(others))
+    if distance is None or distance <= outlier_line(gallery.calibration):
+        return None
+    return round(distance, 4)
 
 
 async def add_file(gallery: Gallery, analyze: Analyzer, name: str, path: Path) -> Outcome:
