@@ -75,7 +75,7 @@ def find_outliers(
     """Photos whose median distance to their celebrity's other photos is above `line`, worst first.
 
     Per celebrity, the worst photo over the line is reported and left out, then the rest judged again.
-    Photos in `kept` (an admin checked them) are never reported, but still count as others.
+    Photos in `kept` (an admin checked them) are never reported; over the line, they are left out too.
     """
     kept_set = set(kept)
     found: list[Outlier] = []
@@ -99,11 +99,13 @@ def _peel(x: np.ndarray, ids: np.ndarray, celebrity: int, line: float, kept: set
         live = np.flatnonzero(alive)
         sub = distances[np.ix_(live, live)]
         scores = np.array([np.median(np.delete(sub[i], i)) for i in range(len(live))])
-        candidates = [i for i in np.argsort(-scores) if scores[i] > line and int(ids[live[i]]) not in kept]
-        if not candidates:
+        worst = int(np.argmax(scores))
+        if scores[worst] <= line:
             break
-        worst = candidates[0]
-        found.append(Outlier(celebrity, int(ids[live[worst]]), float(scores[worst])))
+        # A kept photo (an admin checked it) is taken out silently: an odd but right photo must not
+        # drag the others over the line either.
+        if int(ids[live[worst]]) not in kept:
+            found.append(Outlier(celebrity, int(ids[live[worst]]), float(scores[worst])))
         alive[live[worst]] = False
     return found
 
