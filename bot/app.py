@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, games, info, lookalike
+from bot.handlers import admin, audit, games, info, lookalike
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
@@ -96,6 +96,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
+            CommandHandler("audit", audit.on_audit),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
@@ -158,6 +159,7 @@ ADMIN_COMMANDS = {
         ("stats", "Gallery and queue"),
         ("export", "Projector files"),
         ("import", "Caption a zip of photos"),
+        ("audit", "Suspect photos and double names"),
     ],
     "ko": [
         ("add", "사진 캡션: /add 이름"),
@@ -167,6 +169,7 @@ ADMIN_COMMANDS = {
         ("stats", "갤러리와 대기열"),
         ("export", "Projector 파일"),
         ("import", "사진 zip 파일 캡션"),
+        ("audit", "의심 사진과 중복 이름 점검"),
     ],
 }
 

@@ -24,6 +24,7 @@ from bot.handlers.info import reply, texts_for
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts
+from engine.calibration import Calibration
 from store.archive import ArchiveError, unpack_photos
 from store.curate import Outcome, add_photo, import_folder
 from store.gallery import GalleryError
@@ -70,6 +71,8 @@ def refusal_reason(t: Texts, outcome: Outcome) -> str:
 
 
 def outcome_line(t: Texts, number: int, outcome: Outcome) -> str:
+    if outcome.status == "added" and outcome.outlier is not None:
+        return t.add_suspect.format(number=number, name=outcome.name, photo_id=outcome.photo_id)
     if outcome.status == "added":
         return t.add_added.format(number=number)
     if outcome.status == "duplicate":
@@ -189,7 +192,9 @@ async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     first_message = first.effective_message
     if first_message is not None and first_message.chat.type == "private":
-        await request_from(first, context, first_message)  # a selfie album: answer its first photo
+        # A selfie album: one answer for all its photos together (steadier than any one of them).
+        rest = [u.effective_message for u in updates[1:] if u.effective_message is not None]
+        await request_from(first, context, first_message, album=rest)
 
 
 @admins_only
@@ -278,17 +283,28 @@ async def on_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @admins_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    await reply(
-        update,
-        texts_for(update).stats.format(
-            celebrities=svc.gallery.celebrity_count,
-            photos=svc.gallery.photo_count,
-            pending=svc.admission.in_flight,
-            limit=svc.admission.limit,
-            workers=svc.pool.workers,
-            kind=svc.pool.kind,
-        ),
+    t = texts_for(update)
+    stats = t.stats.format(
+        celebrities=svc.gallery.celebrity_count,
+        photos=svc.gallery.photo_count,
+        pending=svc.admission.in_flight,
+        limit=svc.admission.limit,
+        workers=svc.pool.workers,
+        kind=svc.pool.kind,
     )
+    await reply(update, f"{stats}\n{calibration_text(t, svc.active_gallery().calibration)}")
+
+
+def calibration_text(t: Texts, calibration: Calibration) -> str:
+    """How similarity % is computed on the gallery, for /stats."""
+    if calibration.fitted:
+        return t.stats_fitted.format(
+            celebrities=calibration.celebrities,
+            photos=calibration.photos,
+            half=calibration.half_point,
+            boundary=calibration.boundary,
+        )
+    return t.stats_fixed.format(reason=calibration.reason)
 
 
 # /export, /import
@@ -355,4 +371,6 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += [f"❌ {name[:80]}: {reason}" for name, reason in refusals[:SHOWN_REFUSALS]]
     if len(refusals) > SHOWN_REFUSALS:
         lines.append(f"… +{len(refusals) - SHOWN_REFUSALS}")
+    if summary.suspects:
+        lines.append(t.import_suspects.format(count=len(summary.suspects)))
     await reply(update, "\n".join(lines))
