@@ -118,3 +118,28 @@ async def test_the_refitter_refits_once_after_a_burst_of_adds_and_a_removal(tmp_
         await asyncio.sleep(0.5)
         await refitter.close()
         assert len(fits) == 2 and gallery.calibration.photos == gallery.photo_count
+
+
+def test_the_leave_people_out_bench_brings_the_two_galleries_together(dev) -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "calibration.py"), "--splits", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    east, west = report["east_asian"], report["western"]
+
+    def gap(kind: str) -> float:
+        return abs(east[kind]["best_other_median"] - west[kind]["best_other_median"])
+
+    assert gap("fitted") < 15 < gap("fixed")
+    for side in (east, west):
+        assert side["fitted"]["own_at_least_50"] >= 0.9
+        assert side["audit"]["wrong_found"] >= 0.5
