@@ -135,8 +135,17 @@ def fit_index(index: FaceIndex, seed: int = 0) -> Calibration:
             ),
         )
     rng = np.random.default_rng(seed)
-    boundary, same_median, diff_median = _boundary(index, celebs, rng)
-    nearest = _nearest_other(index, celebs, rng)
+    # Both samples are copied out first, together with their labels: the bot may add or remove photos
+    # while a refit runs in its thread, and rows move when photos are removed.
+    _, inverse, counts = np.unique(celebs, return_inverse=True, return_counts=True)
+    paired_rows = np.flatnonzero(counts[inverse] >= 2)
+    pair_rows = np.sort(_sample(paired_rows, MAX_PAIR_PHOTOS, rng))
+    query_rows = _sample(np.arange(n), MAX_QUERIES, rng)
+    vectors = index.vectors
+    pairs = (vectors[pair_rows].astype(np.float64), celebs[pair_rows])
+    queries = (vectors[query_rows].copy(), celebs[query_rows])
+    boundary, same_median, diff_median = _boundary(*pairs)
+    nearest = _nearest_other(index, *queries)
     quantiles = np.quantile(nearest, np.linspace(0.0, 1.0, QUANTILES))
     quantiles = np.maximum.accumulate(quantiles)  # strictly sorted for interpolation
     return Calibration(
@@ -160,29 +169,20 @@ def _codes(labels: Sequence[str] | np.ndarray) -> tuple[np.ndarray, list[str]]:
     return np.array([lookup[str(v)] for v in labels], dtype=np.int64), names
 
 
-def _boundary(index: FaceIndex, celebs: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
-    """(boundary, median same-person distance, median different-people distance) on sampled photos.
+def _sample(rows: np.ndarray, most: int, rng: np.random.Generator) -> np.ndarray:
+    return rows if len(rows) <= most else rng.choice(rows, most, replace=False)
 
-    The sample favours celebrities with several photos (same-person pairs are rarer than different ones).
-    """
-    n = len(celebs)
-    _, inverse, counts = np.unique(celebs, return_inverse=True, return_counts=True)
-    paired_rows = np.flatnonzero(counts[inverse] >= 2)
-    rows = (
-        paired_rows
-        if len(paired_rows) <= MAX_PAIR_PHOTOS
-        else rng.choice(paired_rows, MAX_PAIR_PHOTOS, False)
-    )
-    rows = np.sort(rows)
-    x = index.vectors[rows].astype(np.float64)
-    labels = celebs[rows]
+
+def _boundary(x: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """(boundary, median same-person distance, median different-people distance) over the pairs of the
+    sampled photos `x` (of celebrities with several photos: same-person pairs are the rarer kind)."""
     sq = np.einsum("ij,ij->i", x, x)
     distances = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0))
-    upper = np.triu_indices(len(rows), 1)
+    upper = np.triu_indices(len(x), 1)
     pair_d = distances[upper]
     same = labels[upper[0]] == labels[upper[1]]
     same_d, diff_d = np.sort(pair_d[same]), np.sort(pair_d[~same])
-    if len(same_d) == 0 or len(diff_d) == 0 or n < 2:
+    if len(same_d) == 0 or len(diff_d) == 0:
         return SAME_PERSON, float("nan"), float("nan")
     # Errors at each candidate threshold t: same pairs above t (missed) + different pairs at or below t.
     candidates = np.linspace(*BOUNDARY_RANGE, 91)
@@ -193,14 +193,11 @@ def _boundary(index: FaceIndex, celebs: np.ndarray, rng: np.random.Generator) ->
     return float(np.median(best)), float(np.median(same_d)), float(np.median(diff_d))
 
 
-def _nearest_other(index: FaceIndex, celebs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The distance from sampled photos to the nearest photo of another celebrity, in the whole index."""
-    n = len(celebs)
-    rows = np.arange(n) if n <= MAX_QUERIES else rng.choice(n, MAX_QUERIES, False)
+def _nearest_other(index: FaceIndex, queries: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The distance from each query photo to the nearest photo of another celebrity, in the whole index."""
     distances = []
-    for row in rows.tolist():
-        own = int(celebs[row])
-        hits = index.rank(index.vectors[row].copy(), 2)
+    for vector, own in zip(queries, labels.tolist(), strict=True):
+        hits = index.rank(vector, 2)
         other = next((h.distance for h in hits if h.celebrity_id != own), None)
         if other is not None:
             distances.append(other)
