@@ -8,7 +8,7 @@ curve is fitted on the gallery itself, from two statistics it already holds:
 - **the same-person boundary** `boundary`: the distance that best separates pairs of photos of one
   celebrity from pairs of different celebrities (the fewest errors, FRR + FAR, on sampled pairs);
 - **the nearest-other distances**: for sampled gallery photos, the distance to the nearest photo of
-  another celebrity — where a typical query finds its nearest other celebrity in *this* gallery.
+  another celebrity (in the whole gallery, one blocked pass over its matrix) — where a typical query finds its nearest other celebrity in *this* gallery.
 
     similarity(d) = 100 · [ W · S(d) + (1 − W) · 1 / (1 + exp(SLOPE · (d − boundary))) ]
 
@@ -42,6 +42,7 @@ MIN_PAIRED = 5  # celebrities with >= 2 photos: the same-person pairs come from 
 MAX_QUERIES = 400  # sampled photos whose nearest other celebrity is looked up in the whole index
 MAX_PAIR_PHOTOS = 2000  # sampled photos whose pairwise distances give the boundary
 BOUNDARY_RANGE = (0.3, 0.75)  # a fitted boundary outside this is a broken gallery: clip it
+NEAREST_BLOCK = 16_384  # index rows per matrix product when looking up the nearest others
 QUANTILES = 21  # nearest-other distances kept: the 0, 5, ..., 100th percentiles
 
 
@@ -194,11 +195,21 @@ def _boundary(x: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
 
 
 def _nearest_other(index: FaceIndex, queries: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The distance from each query photo to the nearest photo of another celebrity, in the whole index."""
-    distances = []
-    for vector, own in zip(queries, labels.tolist(), strict=True):
-        hits = index.rank(vector, 2)
-        other = next((h.distance for h in hits if h.celebrity_id != own), None)
-        if other is not None:
-            distances.append(other)
-    return np.array(distances or [SAME_PERSON])
+    """The distance from each query photo to the nearest photo of another celebrity, in the whole index.
+
+    One pass over the index's matrix, a block of rows at a time, for all queries at once (a matrix
+    product per block): reading the matrix once instead of once per query (5-10x faster at 200k photos).
+    """
+    vectors, celebs = index.vectors, index.celebrity_ids  # views: a concurrent add does not move them
+    q = np.asarray(queries, np.float32)
+    qq = np.einsum("ij,ij->i", q, q)
+    best = np.full(len(q), np.inf, dtype=np.float32)
+    for start in range(0, len(celebs), NEAREST_BLOCK):
+        block = vectors[start : start + NEAREST_BLOCK]
+        d2 = np.einsum("ij,ij->i", block, block)[None, :] - 2.0 * (q @ block.T) + qq[:, None]
+        d2[labels[:, None] == celebs[start : start + NEAREST_BLOCK][None, :]] = np.inf
+        np.minimum(best, d2.min(axis=1), out=best)
+    found = np.isfinite(best)
+    return (
+        np.sqrt(np.maximum(best[found], 0.0)).astype(np.float64) if found.any() else np.array([SAME_PERSON])
+    )
