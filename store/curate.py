@@ -113,13 +113,16 @@ async def _outlier(gallery: Gallery, added: Added) -> float | None:
     return round(distance, 4)
 
 
-async def add_file(gallery: Gallery, analyze: Analyzer, name: str, path: Path) -> Outcome:
-    """Offer one photo file; unreadable files are refused, not raised."""
+async def add_file(
+    gallery: Gallery, analyze: Analyzer, name: str, path: Path, source: str | None = None
+) -> Outcome:
+    """Offer one photo file; unreadable files are refused, not raised. `source`: what to record as where
+    the photo came from (default: its path)."""
     try:
         data = read_source(path)
     except ImageError as exc:
         return Outcome(str(path), exc.code, name, exc.message)
-    return await add_photo(gallery, analyze, name, data, source=str(path))
+    return await add_photo(gallery, analyze, name, data, source=source or str(path))
 
 
 def photos_to_import(folder: Path) -> Iterator[tuple[str, Path]]:
@@ -162,16 +165,20 @@ async def import_folder(
     folder: Path,
     progress: Callable[[Outcome], None] | None = None,
     concurrency: int = 2,
+    origin: str | None = None,
 ) -> Summary:
     """Import every photo below `folder` (either layout); idempotent through content hashes.
 
     Up to `concurrency` photos are embedded at once (one per worker); the writes stay one at a time.
+    Each photo's recorded source is its path, or `origin/<path inside folder>` when `origin` is given
+    (a zip unpacked into a temporary folder: the folder's name would mean nothing later).
     """
     limit = asyncio.Semaphore(concurrency)
 
     async def offer(name: str, path: Path) -> Outcome:
+        source = f"{origin}/{path.relative_to(folder).as_posix()}" if origin else None
         async with limit:
-            return await add_file(gallery, analyze, name, path)
+            return await add_file(gallery, analyze, name, path, source)
 
     summary = Summary()
     for next_done in asyncio.as_completed([offer(n, p) for n, p in photos_to_import(folder)]):

@@ -11,7 +11,7 @@ from engine.audit import find_outliers, find_same_person, outlier_line, same_per
 from engine.calibration import fit
 from engine.faces import FaceModels
 from store.audit import audit_gallery
-from store.curate import add_file
+from store.curate import add_file, import_folder
 from store.gallery import Gallery
 from tests.paths import REPO, face
 from tests.test_cli import json_lines, lookalike
@@ -112,3 +112,11 @@ async def test_adding_a_photo_far_from_the_celebritys_others_warns_and_keeps_it(
         report = await audit_gallery(gallery)
         assert [s.photo_id for s in report.outliers] == [wrong.photo_id]
         assert report.outliers[0].source.endswith("obama2.jpg")
+
+        # a zip unpacked into a temporary folder records where the photo was inside the zip
+        folder = tmp_path / "unpacked"
+        (folder / "Rose Leslie").mkdir(parents=True)
+        shutil.copy(face("rose_leslie/rose_leslie_img1.jpg"), folder / "Rose Leslie" / "1.jpg")
+        await import_folder(gallery, analyze, folder, origin="telegram-zip:celebs.zip")
+        (record,) = await gallery.photo_records("Rose Leslie")
+        assert record.source == "telegram-zip:celebs.zip/Rose Leslie/1.jpg"

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from telegram import InputFile, Update
+from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -310,6 +310,14 @@ def calibration_text(t: Texts, calibration: Calibration) -> str:
 # /export, /import
 
 
+def _zip_name(message: Message) -> str:
+    """The zip's file name as sent (recorded in each imported photo's source), or its file id."""
+    document = message.document or (message.reply_to_message.document if message.reply_to_message else None)
+    if document is None:
+        return "zip"
+    return (document.file_name or document.file_unique_id)[:200]
+
+
 @admins_only
 async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
@@ -357,7 +365,11 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.import_started.format(count=len(unpacked.written)))
         async with showing_work(context.bot, message.chat_id, "typing"):
             summary = await import_folder(
-                svc.gallery, svc.pool.analyze, Path(folder), concurrency=svc.pool.workers
+                svc.gallery,
+                svc.pool.analyze,
+                Path(folder),
+                concurrency=svc.pool.workers,
+                origin=f"telegram-zip:{_zip_name(message)}",
             )
     lines = [
         t.import_result.format(
