@@ -120,7 +120,7 @@ def fit_index(index: FaceIndex, seed: int = 0) -> Calibration:
     """Fit on a gallery's index: pairs from a sample of photos, nearest others from the whole index.
 
     At most `MAX_PAIR_PHOTOS` photos give the pairs and `MAX_QUERIES` the nearest-other distances, so a
-    refit costs a few matrix products however large the gallery (each query is one ranking pass).
+    refit costs a few matrix products and one blocked read of the matrix however large the gallery.
     """
     celebs = index.celebrity_ids.copy()
     n = len(celebs)
