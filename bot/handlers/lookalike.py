@@ -30,6 +30,7 @@ from store.jobs import MAX_ATTEMPTS, Job
 log = logging.getLogger(__name__)
 
 TOP = 5
+ALBUM_MOST = 5  # selfies of an album combined into one answer (the rest are left out: memory stays bounded)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ async def serve(
 async def _answer_for(
     context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, refs: Sequence[PhotoRef], t: Texts
 ) -> Answer:
-    usable = [r for r in refs if not r.too_large and r.is_image]
+    usable = [r for r in refs if not r.too_large and r.is_image][:ALBUM_MOST]
     if not usable:
         return Answer(t.too_large if refs[0].too_large else t.not_image)
     async with showing_work(context.bot, chat_id):
