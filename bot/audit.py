@@ -18,7 +18,7 @@ def calibration_line(calibration: Calibration) -> str:
     """One line saying how similarity % is computed on this gallery."""
     if calibration.fitted:
         return (
-            f"similarity %: fitted on this gallery ({calibration.reason}); 50 % at distance "
+            f"similarity %: {calibration.reason}; 50 % at distance "
             f"{calibration.half_point:.3f}, same-person boundary {calibration.boundary:.3f}"
         )
     return f"similarity %: dlib's fixed curve (50 % at distance 0.6): {calibration.reason}"
