@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, games, info, lookalike, webapp, wikidata
+from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
@@ -35,6 +35,7 @@ from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from engine.pool import FacePool
+from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
 from store.games import Games
@@ -99,6 +100,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
             CommandHandler("credits", wikidata.on_credits),
             CommandHandler("admin", webapp.on_admin),
+            CommandHandler("audit", audit.on_audit),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
@@ -170,6 +172,7 @@ ADMIN_COMMANDS = {
         ("import", "Caption a zip of photos"),
         ("wikidata", "/wikidata NAME or Q-id: people from Wikidata"),
         ("admin", "The gallery at a glance (app)"),
+        ("audit", "Suspect photos and double names"),
     ],
     "ko": [
         ("add", "사진 캡션: /add 이름"),
@@ -181,6 +184,7 @@ ADMIN_COMMANDS = {
         ("import", "사진 zip 파일 캡션"),
         ("wikidata", "/wikidata 이름 또는 Q-ID: 위키데이터에서 추가"),
         ("admin", "갤러리 한눈에 보기 (앱)"),
+        ("audit", "의심 사진과 중복 이름 점검"),
     ],
 }
 
@@ -231,6 +235,9 @@ async def on_startup(application: Application) -> None:
     )
     application.bot_data["services"] = svc
     application.bot_data["games"].store = Games(gallery)
+    svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
+    if stale(gallery):
+        svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
     await register_commands(application, settings.admin_ids)
     _stop_on_signals(application)
     if settings.lookalike_lag_report:
@@ -300,6 +307,8 @@ async def on_shutdown(application: Application) -> None:
     if web_app is not None:
         await web_app.stop()
     await asyncio.to_thread(svc.pool.close)
+    if svc.refitter is not None:
+        await svc.refitter.close()
     await svc.demo.close()
     await svc.gallery.close()
     log.info("closed the gallery; bye")

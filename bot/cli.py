@@ -90,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     credits = commands.add_parser("credits", help="author, licence and source of the gallery's photos")
     credits.add_argument("name", nargs="?", metavar="NAME")
     credits.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+    audit = commands.add_parser(
+        "audit", help="suspect photos (far from the celebrity's others) and names that are one person"
+    )
+    audit.add_argument("--json", action="store_true", help="one JSON object per finding per line")
+    decide = audit.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--keep", type=_positive, metavar="PHOTO_ID", help="the photo is right: never report it"
+    )
+    decide.add_argument(
+        "--drop", type=_positive, metavar="PHOTO_ID", help="remove the photo from the gallery"
+    )
+    decide.add_argument(
+        "--distinct", nargs=2, metavar=("NAME", "OTHER"), help="the two names are different people"
+    )
 
     commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
     return parser

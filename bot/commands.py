@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.audit import calibration_json, calibration_line, cmd_audit, print_suspects
 from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
 from bot.render import collage_for, map_for
 from bot.texts import texts
@@ -18,6 +19,7 @@ from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
 from store.backup import backup_database
+from store.calibrate import refit, stale
 from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
 from store.demo import open_demo_gallery
 from store.gallery import Gallery, GalleryError
@@ -41,6 +43,7 @@ async def dispatch(args: argparse.Namespace, db: Path) -> int:
         "backup": cmd_backup,
         "wikidata": _wikidata_command("cmd_wikidata"),
         "credits": _wikidata_command("cmd_credits"),
+        "audit": cmd_audit,
     }[args.command]
     return await handler(args, db)
 
@@ -72,6 +75,8 @@ async def readable_gallery(db: Path) -> AsyncIterator[Gallery]:
     gallery = await Gallery.open(db) if db.is_file() else None
     if gallery is not None and gallery.photo_count:
         try:
+            if stale(gallery):  # a gallery from before calibrations, or changed by another program
+                await refit(gallery)
             yield gallery
         finally:
             await gallery.close()
@@ -189,6 +194,7 @@ def _print_outcome_summary(outcomes: list[Outcome]) -> None:
     print(f"added {added}, duplicates {duplicates}, rejected {len(rejected)}")
     for outcome in rejected:
         print(f"  rejected {outcome.source}: {outcome.status}: {outcome.detail}")
+    print_suspects([o for o in outcomes if o.outlier is not None])
 
 
 async def cmd_add(args: argparse.Namespace, db: Path) -> int:
@@ -199,6 +205,8 @@ async def cmd_add(args: argparse.Namespace, db: Path) -> int:
 
     async with writable_gallery(db) as gallery:
         outcomes = [await add_file(gallery, analyze, args.name, Path(p)) for p in args.photos]
+        if any(o.status == "added" for o in outcomes):
+            await refit(gallery)
     _print_outcome_summary(outcomes)
     return _batch_status(outcomes)
 
@@ -228,29 +236,34 @@ async def cmd_import(args: argparse.Namespace, db: Path) -> int:
                     gallery, pool.analyze, folder, progress=lambda _o: bar.update(1), concurrency=pool.workers
                 )
             total = gallery.celebrity_count
+            calibration = await refit(gallery)  # once, at the end
     finally:
         pool.close()
     _print_outcome_summary(summary.outcomes)
     print(f"the gallery now has {total} celebrities")
+    print(calibration_line(calibration))
     return EXIT_OK
 
 
 async def cmd_list(args: argparse.Namespace, db: Path) -> int:
     async with readable_gallery(db) as gallery:
         celebrities = await gallery.celebrities()
+        calibration = gallery.calibration
     if args.json:
         print_json(
             {
                 "celebrities": [
                     {"name": c.name, "photos": c.photos, "wikidata": c.wikidata, "aliases": list(c.aliases)}
                     for c in celebrities
-                ]
+                ],
+                "calibration": calibration_json(calibration),
             }
         )
     else:
         for celebrity in celebrities:
             print(f"{celebrity.name}\t{celebrity.photos}")
         print(f"{len(celebrities)} celebrities, {sum(c.photos for c in celebrities)} photos", file=sys.stderr)
+        print(calibration_line(calibration), file=sys.stderr)
     return EXIT_OK
 
 
@@ -269,6 +282,7 @@ async def existing_gallery(db: Path) -> AsyncIterator[Gallery]:
 async def cmd_remove(args: argparse.Namespace, db: Path) -> int:
     async with existing_gallery(db) as gallery:
         removed = await gallery.remove(args.name)
+        await refit(gallery)
     print(f"removed {args.name} ({removed} photos)")
     return EXIT_OK
 

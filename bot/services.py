@@ -14,6 +14,7 @@ from telegram.ext import CallbackContext
 
 from bot.settings import Settings
 from engine.pool import FacePool
+from store.calibrate import Refitter
 from store.gallery import Gallery
 from store.jobs import Jobs
 
@@ -75,6 +76,7 @@ class Services:
     jobs: Jobs
     admission: Admission
     albums: dict[str, list] = field(default_factory=dict)
+    refitter: Refitter | None = None  # keeps the gallery's similarity calibration fitted
     # (chat, message) of the selfies the job table took over at start: answered (or given up) from there,
     # so their updates, if Telegram delivers them again, are ignored rather than answered twice.
     resumed: set[tuple[int, int]] = field(default_factory=set)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     web_app_port: int = Field(default=8081, ge=1, le=65_535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     lookalike_lag_report: Path | None = None  # write event-loop lag figures here at shutdown
+    lookalike_refit_seconds: float = Field(default=30.0, ge=0.0, le=86_400)  # quiet before a refit
 
     @field_validator("telegram_bot_token")
     @classmethod

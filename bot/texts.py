@@ -112,6 +112,23 @@ class Texts:
     admin_app_button: str
     admin_app_private_only: str
     admin_app_not_configured: str
+    # similarity calibration, audits, albums of selfies
+    stats_fitted: str
+    stats_fixed: str
+    add_suspect: str
+    import_suspects: str
+    audit_clean: str
+    audit_head: str
+    audit_outlier: str
+    audit_double: str
+    audit_howto: str
+    audit_title: str
+    audit_usage: str
+    audit_kept: str
+    audit_dropped: str
+    audit_distinct: str
+    audit_no_photo: str
+    album_caption_head: str
 
 
 EN = Texts(
@@ -237,6 +254,28 @@ EN = Texts(
     admin_app_button="Open the gallery",
     admin_app_private_only="The admin app opens from a private chat with me: send /admin there.",
     admin_app_not_configured="The admin app is not set up: set WEB_APP_URL (see .env.example).",
+    stats_fitted=(
+        "Similarity %: fitted on this gallery ({celebrities} celebrities, {photos} photos): 50 % at distance "
+        "{half:.2f}, same person below {boundary:.2f}."
+    ),
+    stats_fixed="Similarity %: dlib's fixed curve (50 % at distance 0.60): the gallery is too small to fit ({reason}).",
+    add_suspect="⚠️ photo {number}: added, but far from {name}'s other photos (photo id {photo_id}): see /audit",
+    import_suspects="⚠️ {count} photos are far from their celebrity's other photos: see /audit",
+    audit_clean="The audit found nothing suspect: every photo is close to its celebrity's others, and no two names look like one person.",
+    audit_head="Audit: {outliers} suspect photos, {doubles} pairs of names that may be one person.",
+    audit_outlier="📷 photo {photo_id} of {name}: {distance:.2f} from its other photos",
+    audit_double="👥 {a} = {b}? ({distance:.2f})",
+    audit_howto=(
+        "Decide: /audit keep ID (the photo is right), /audit drop ID (remove it), "
+        "/audit distinct NAME | OTHER (different people), or merge the names with /remove."
+    ),
+    audit_title="Audit: left the suspect, right the celebrity",
+    audit_usage="Usage: /audit, /audit keep ID, /audit drop ID, /audit distinct NAME | OTHER",
+    audit_kept="Photo {photo_id} kept: the audit will not report it again.",
+    audit_dropped="Photo {photo_id} of {name} removed.",
+    audit_distinct="{a} and {b} are different people: the audit will not pair them again.",
+    audit_no_photo="There is no photo {photo_id} in the gallery.",
+    album_caption_head="Your closest celebrities, from your {count} photos together:",
 )
 
 KO = Texts(
@@ -356,6 +395,28 @@ KO = Texts(
     admin_app_button="갤러리 열기",
     admin_app_private_only="관리 앱은 저와의 개인 채팅에서 열려요. 거기서 /admin 을 보내세요.",
     admin_app_not_configured="관리 앱이 설정되지 않았어요: WEB_APP_URL 을 설정하세요 (.env.example 참고).",
+    stats_fitted=(
+        "닮은 정도 %: 이 갤러리에 맞춰 계산 (연예인 {celebrities}명, 사진 {photos}장): 거리 {half:.2f}에서 50 %, "
+        "{boundary:.2f} 미만이면 같은 사람."
+    ),
+    stats_fixed="닮은 정도 %: dlib 기본 곡선 (거리 0.60에서 50 %): 갤러리가 아직 작아요 ({reason}).",
+    add_suspect="⚠️ 사진 {number}: 추가했지만 {name}의 다른 사진들과 많이 달라요 (사진 번호 {photo_id}): /audit 확인",
+    import_suspects="⚠️ 사진 {count}장이 같은 연예인의 다른 사진들과 많이 달라요: /audit 확인",
+    audit_clean="점검 결과 이상 없음: 모든 사진이 같은 연예인의 다른 사진과 가깝고, 같은 사람으로 보이는 두 이름도 없어요.",
+    audit_head="점검: 의심 사진 {outliers}장, 같은 사람일 수 있는 이름 {doubles}쌍.",
+    audit_outlier="📷 {name}의 사진 {photo_id}: 다른 사진들과 거리 {distance:.2f}",
+    audit_double="👥 {a} = {b}? ({distance:.2f})",
+    audit_howto=(
+        "결정: /audit keep 번호 (맞는 사진), /audit drop 번호 (삭제), "
+        "/audit distinct 이름 | 다른 이름 (다른 사람), 같은 사람이면 /remove 로 정리하세요."
+    ),
+    audit_title="점검: 왼쪽 의심 사진, 오른쪽 연예인",
+    audit_usage="사용법: /audit, /audit keep 번호, /audit drop 번호, /audit distinct 이름 | 다른 이름",
+    audit_kept="사진 {photo_id}을(를) 유지해요: 다시 보고하지 않아요.",
+    audit_dropped="{name}의 사진 {photo_id}을(를) 삭제했어요.",
+    audit_distinct="{a}와(과) {b}는 다른 사람: 다시 짝짓지 않아요.",
+    audit_no_photo="갤러리에 사진 {photo_id}이(가) 없어요.",
+    album_caption_head="사진 {count}장을 함께 보고 찾은 가장 닮은 연예인:",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

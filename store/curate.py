@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
+from engine.audit import outlier_line, photo_distance
 from engine.faces import Analysis, FaceRejected, gallery_face
 from engine.images import ImageError, read_source
 from engine.pool import Busy, WorkerCrashed
-from store.gallery import Credit, Gallery, content_hash
+from store.gallery import Added, Credit, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
 Analyzer = Callable[[bytes], Awaitable[Analysis]]
@@ -30,12 +33,17 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one offered photo. status: added, duplicate, or a refusal code
-    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name, busy)."""
+    (no_face, several_faces, face_too_small, bad_image, too_large, not_found, invalid_name, busy).
+
+    `outlier`: for an added photo far from the celebrity's other photos (engine/audit.py), its median
+    distance to them; it is kept, with this warning, for an admin to check (`lookalike audit`)."""
 
     source: str
     status: str
     name: str
     detail: str = ""
+    outlier: float | None = None
+    photo_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,6 +72,11 @@ class Summary:
     def rejected(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    @property
+    def suspects(self) -> list[Outcome]:
+        """Added photos far from their celebrity's other photos (kept, with a warning)."""
+        return [o for o in self.outcomes if o.outlier is not None]
+
 
 async def add_photo(
     gallery: Gallery,
@@ -91,18 +104,41 @@ async def add_photo(
     except Busy:
         return Outcome(source, "busy", display, "the face workers are busy; try again later")
     added = await gallery.add_face(display, face, digest, source, credit)
-    return Outcome(source, added.status, added.name)
+    if added.status != "added":
+        return Outcome(source, added.status, added.name)
+    return Outcome(
+        source, "added", added.name, photo_id=added.photo_id, outlier=await _outlier(gallery, added)
+    )
+
+
+async def _outlier(gallery: Gallery, added: Added) -> float | None:
+    """The new photo's median distance to the celebrity's other photos, if over the audit's line."""
+    photos = await gallery.photos_of(added.name)
+    others = [vector for pid, vector in photos if pid != added.photo_id]
+    mine = next((vector for pid, vector in photos if pid == added.photo_id), None)
+    if mine is None or not others:
+        return None
+    distance = photo_distance(mine, np.stack(others))
+    if distance is None or distance <= outlier_line(gallery.calibration):
+        return None
+    return round(distance, 4)
 
 
 async def add_file(
-    gallery: Gallery, analyze: Analyzer, name: str, path: Path, credit: Credit | None = None
+    gallery: Gallery,
+    analyze: Analyzer,
+    name: str,
+    path: Path,
+    credit: Credit | None = None,
+    source: str | None = None,
 ) -> Outcome:
-    """Offer one photo file (with its credit, if known); unreadable files are refused, not raised."""
+    """Offer one photo file (with its credit, if known); unreadable files are refused, not raised.
+    `source`: what to record as where the photo came from (default: its path)."""
     try:
         data = read_source(path)
     except ImageError as exc:
         return Outcome(str(path), exc.code, name, exc.message)
-    return await add_photo(gallery, analyze, name, data, source=str(path), credit=credit)
+    return await add_photo(gallery, analyze, name, data, source=source or str(path), credit=credit)
 
 
 class CreditsError(ValueError):
@@ -180,19 +216,23 @@ async def import_folder(
     folder: Path,
     progress: Callable[[Outcome], None] | None = None,
     concurrency: int = 2,
+    origin: str | None = None,
 ) -> Summary:
     """Import every photo below `folder` (either layout), with the credits of `folder/credits.csv` if
     there is one; idempotent through content hashes. A credits.csv that cannot be read → `CreditsError`.
 
     Up to `concurrency` photos are embedded at once (one per worker); the writes stay one at a time.
+    Each photo's recorded source is its path, or `origin/<path inside folder>` when `origin` is given
+    (a zip unpacked into a temporary folder: the folder's name would mean nothing later).
     """
     limit = asyncio.Semaphore(concurrency)
     credits = read_credits(folder)
 
     async def offer(name: str, path: Path) -> Outcome:
-        credit = credits.get(path.relative_to(folder).as_posix())
+        where = path.relative_to(folder).as_posix()
+        source = f"{origin}/{where}" if origin else None
         async with limit:
-            return await add_file(gallery, analyze, name, path, credit)
+            return await add_file(gallery, analyze, name, path, credits.get(where), source)
 
     summary = Summary()
     for next_done in asyncio.as_completed([offer(n, p) for n, p in photos_to_import(folder)]):

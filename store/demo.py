@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.calibration import fit_index
 from engine.faces import Face, face_thumbnail
 from engine.images import decode_photo
 from store.gallery import Gallery, content_hash
@@ -41,6 +42,7 @@ async def open_demo_gallery() -> Gallery:
                 thumbnail=face_thumbnail(pixels, box),  # type: ignore[arg-type]
             )
             await gallery.add_face(entry["name"], face, content_hash(data), source=f"demo:{entry['file']}")
+        gallery.calibration = fit_index(gallery.index)  # too small to fit: says so, keeps the fixed curve
     except BaseException:
         await gallery.close()
         raise

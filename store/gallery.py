@@ -12,18 +12,20 @@ import contextlib
 import hashlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 import numpy as np
 
+from engine.calibration import Calibration
 from engine.faces import Face
-from engine.ranking import DIM, FaceIndex, similarity
+from engine.ranking import DIM, FaceIndex
 from store.names import InvalidName, clean_name, name_key
 from store.schema import migrate
 
+CALIBRATION_KEY = "calibration"  # the fitted Calibration, as JSON, in gallery_value
 LOAD_CHUNK = 8192  # rows per fetch when loading the index: 4 MB of embeddings at a time
 
 
@@ -100,6 +102,10 @@ class Gallery:
         self.index = FaceIndex()
         self._names: dict[int, str] = {}
         self._write_lock = asyncio.Lock()
+        # How distances become a similarity % (store/calibrate.py fits it); the fixed curve until then.
+        self.calibration = Calibration()
+        # Called after every change of the photos (adds, removals): e.g. to schedule a refit.
+        self.on_change: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, path: str | Path) -> Gallery:
@@ -154,6 +160,7 @@ class Gallery:
                 photo_ids, celeb_ids, blobs = zip(*rows, strict=True)
                 vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, DIM)
                 self.index.extend(np.array(photo_ids), np.array(celeb_ids), vectors)
+        self.calibration = Calibration.from_json(await self.value(CALIBRATION_KEY))
 
     # Reading
 
@@ -168,11 +175,30 @@ class Gallery:
         return len(self._names)
 
     def rank(self, embedding: np.ndarray, k: int = 5) -> list[Match]:
-        """The k nearest distinct celebrities, nearest first."""
+        """The k nearest distinct celebrities, nearest first, with the gallery's calibrated similarity."""
+        calibration = self.calibration
         return [
-            Match(self._names[hit.celebrity_id], hit.distance, similarity(hit.distance), hit.photo_id)
+            Match(
+                self._names[hit.celebrity_id],
+                hit.distance,
+                calibration.similarity(hit.distance),
+                hit.photo_id,
+            )
             for hit in self.index.rank(embedding, k)
         ]
+
+    def name_of(self, celebrity_id: int) -> str | None:
+        """The stored name of a celebrity id of the index (None if it is gone)."""
+        return self._names.get(celebrity_id)
+
+    async def kept_photos(self) -> set[int]:
+        """Ids of the photos an admin kept after an audit (never reported again)."""
+        async with self._db.execute("SELECT id FROM photo WHERE kept != 0") as cursor:
+            return {pid async for (pid,) in cursor}
+
+    def _changed(self) -> None:
+        for listener in list(self.on_change):
+            listener()
 
     async def celebrities(self) -> list[Celebrity]:
         """Every celebrity with its photo count, Wikidata item and aliases, by name."""
@@ -341,6 +367,7 @@ class Gallery:
         assert celeb_id is not None and photo_id is not None
         self._names[celeb_id] = stored_name
         self.index.add(photo_id, celeb_id, face.embedding)
+        self._changed()
         return Added("added", stored_name, photo_id)
 
     async def remove(self, name: str) -> int:
@@ -355,6 +382,7 @@ class Gallery:
             await db.execute("DELETE FROM celebrity WHERE id = ?", (celeb_id,))
         self.index.remove_celebrity(celeb_id)
         self._names.pop(celeb_id, None)
+        self._changed()
         return removed
 
     async def rename(self, old: str, new: str) -> str:
@@ -450,6 +478,7 @@ class Gallery:
         self.index.remove_photos(np.array([photo_id]))
         if left == 0:
             self._names.pop(celeb_id, None)
+        self._changed()
         return name
 
     async def keep_photo(self, photo_id: int, kept: bool = True) -> bool:

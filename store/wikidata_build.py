@@ -479,6 +479,13 @@ class Build:
         outcome = await add_photo(self.gallery, self.analyze, name, data, file.page_url, file.credit)
         if self.on_photo:
             self.on_photo(outcome)
+        if outcome.status == "added" and outcome.outlier is not None and outcome.photo_id is not None:
+            # Nobody chose this photo by hand: one far from the person's other photos (probably someone
+            # else in their category) is taken out again rather than left for the audit.
+            await self.gallery.remove_photo(outcome.photo_id)
+            return await self._refuse(
+                person, title, f"far_from_other_photos: {outcome.outlier:.2f}", rejected
+            )
         if outcome.status == "added":
             self.report.photos_added += 1
             if not await self.gallery.find_wikidata(person.item):

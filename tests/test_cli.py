@@ -125,9 +125,10 @@ def test_curating_the_gallery_from_the_command_line(tmp_path) -> None:
     assert lookalike("rename", "아이유", "IU", db=db).returncode == 0
     assert lookalike("alias", "IU", "아이유", "이지은", db=db).returncode == 0
     listed = json_lines(lookalike("list", "--json", db=db).stdout)[0]
-    assert listed == {
-        "celebrities": [{"name": "IU", "photos": 2, "wikidata": None, "aliases": ["아이유", "이지은"]}]
-    }
+    assert listed["celebrities"] == [
+        {"name": "IU", "photos": 2, "wikidata": None, "aliases": ["아이유", "이지은"]}
+    ]
+    assert listed["calibration"]["fitted"] is False and "too small" in listed["calibration"]["reason"]
     assert lookalike("rename", "이지은", "Lee Ji-eun", db=db).returncode == 0  # an alias names it too
     matched = json_lines(
         lookalike("match", str(face("multiple/test_kit_with_rose.jpg")), "--json", db=db, cwd=tmp_path).stdout

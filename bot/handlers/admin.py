@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from telegram import InputFile, Update
+from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -24,6 +24,7 @@ from bot.handlers.info import reply, texts_for
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts
+from engine.calibration import Calibration
 from store.archive import ArchiveError, unpack_photos
 from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder
 from store.gallery import GalleryError
@@ -70,6 +71,8 @@ def refusal_reason(t: Texts, outcome: Outcome) -> str:
 
 
 def outcome_line(t: Texts, number: int, outcome: Outcome) -> str:
+    if outcome.status == "added" and outcome.outlier is not None:
+        return t.add_suspect.format(number=number, name=outcome.name, photo_id=outcome.photo_id)
     if outcome.status == "added":
         return t.add_added.format(number=number)
     if outcome.status == "duplicate":
@@ -189,7 +192,9 @@ async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     first_message = first.effective_message
     if first_message is not None and first_message.chat.type == "private":
-        await request_from(first, context, first_message)  # a selfie album: answer its first photo
+        # A selfie album: one answer for all its photos together (steadier than any one of them).
+        rest = [u.effective_message for u in updates[1:] if u.effective_message is not None]
+        await request_from(first, context, first_message, album=rest)
 
 
 @admins_only
@@ -278,20 +283,39 @@ async def on_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @admins_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    await reply(
-        update,
-        texts_for(update).stats.format(
-            celebrities=svc.gallery.celebrity_count,
-            photos=svc.gallery.photo_count,
-            pending=svc.admission.in_flight,
-            limit=svc.admission.limit,
-            workers=svc.pool.workers,
-            kind=svc.pool.kind,
-        ),
+    t = texts_for(update)
+    stats = t.stats.format(
+        celebrities=svc.gallery.celebrity_count,
+        photos=svc.gallery.photo_count,
+        pending=svc.admission.in_flight,
+        limit=svc.admission.limit,
+        workers=svc.pool.workers,
+        kind=svc.pool.kind,
     )
+    await reply(update, f"{stats}\n{calibration_text(t, svc.active_gallery().calibration)}")
+
+
+def calibration_text(t: Texts, calibration: Calibration) -> str:
+    """How similarity % is computed on the gallery, for /stats."""
+    if calibration.fitted:
+        return t.stats_fitted.format(
+            celebrities=calibration.celebrities,
+            photos=calibration.photos,
+            half=calibration.half_point,
+            boundary=calibration.boundary,
+        )
+    return t.stats_fixed.format(reason=calibration.reason)
 
 
 # /export, /import
+
+
+def _zip_name(message: Message) -> str:
+    """The zip's file name as sent (recorded in each imported photo's source), or its file id."""
+    document = message.document or (message.reply_to_message.document if message.reply_to_message else None)
+    if document is None:
+        return "zip"
+    return (document.file_name or document.file_unique_id)[:200]
 
 
 @admins_only
@@ -343,7 +367,11 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with showing_work(context.bot, message.chat_id, "typing"):
             try:
                 summary = await import_folder(
-                    svc.gallery, svc.pool.analyze, Path(folder), concurrency=svc.pool.workers
+                    svc.gallery,
+                    svc.pool.analyze,
+                    Path(folder),
+                    concurrency=svc.pool.workers,
+                    origin=f"telegram-zip:{_zip_name(message)}",
                 )
             except CreditsError as exc:
                 await reply(update, t.import_bad_zip.format(reason=exc))
@@ -360,4 +388,6 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += [f"❌ {name[:80]}: {reason}" for name, reason in refusals[:SHOWN_REFUSALS]]
     if len(refusals) > SHOWN_REFUSALS:
         lines.append(f"… +{len(refusals) - SHOWN_REFUSALS}")
+    if summary.suspects:
+        lines.append(t.import_suspects.format(count=len(summary.suspects)))
     await reply(update, "\n".join(lines))

@@ -235,7 +235,11 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if face is None:
         await reply(update, t.game_entry_no_face.format(player=player))
         return
-    score = similarity(min((distance_between(face.embedding, t) for t in live.target), default=9.0))
+    # Scored like a lookalike answer: the gallery's calibrated similarity (engine/calibration.py).
+    calibration = services(context).active_gallery().calibration
+    score = calibration.similarity(
+        min((distance_between(face.embedding, t) for t in live.target), default=9.0)
+    )
     if games.live.get(message.chat_id) is not live:  # the round ended while this entry was in work
         return
     best = await games.store.record(message.chat_id, Entry(user.id, player, score))

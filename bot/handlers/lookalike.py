@@ -7,10 +7,13 @@ durable job (ids only) until it is answered, so a crash loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
@@ -19,6 +22,7 @@ from bot.render import collage_for, photo_credits
 from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
+from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from store.jobs import MAX_ATTEMPTS, Job
@@ -26,6 +30,7 @@ from store.jobs import MAX_ATTEMPTS, Job
 log = logging.getLogger(__name__)
 
 TOP = 5
+ALBUM_MOST = 5  # selfies of an album combined into one answer (the rest are left out: memory stays bounded)
 
 
 @dataclass(frozen=True)
@@ -43,30 +48,62 @@ def refusal(t: Texts, code: str) -> str:
 
 async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
     """Photo bytes → the answer. Never raises for bad input: every failure is a friendly text."""
+    analysis = await _analyze(svc, data, t)
+    if isinstance(analysis, Answer):
+        return analysis
+    if not analysis.faces:
+        return Answer(t.no_face)
+    note = [t.several_faces_note.format(count=analysis.faces_found)] if analysis.faces_found > 1 else []
+    return await _ranked_answer(
+        svc, analysis.faces[0], analysis.faces[0].embedding, t, t.result_caption_head, note
+    )
+
+
+async def make_album_answer(svc: Services, photos: Sequence[bytes], t: Texts) -> Answer:
+    """Several selfies of one user → one answer, ranked on the mean of their largest faces' embeddings.
+
+    Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
+    share their #1 far more often than two selfies do). Photos without a face are left out; the collage
+    shows the first photo's face. With one usable photo, it is the single-photo answer."""
+    analyses = await asyncio.gather(*(_analyze(svc, data, t) for data in photos))
+    faces = [a.faces[0] for a in analyses if isinstance(a, Analysis) and a.faces]
+    if not faces:
+        return next((a for a in analyses if isinstance(a, Answer)), Answer(t.no_face))
+    if len(faces) == 1:
+        return await _ranked_answer(svc, faces[0], faces[0].embedding, t, t.result_caption_head, [])
+    mean = np.mean([f.embedding for f in faces], axis=0).astype(np.float32)
+    return await _ranked_answer(svc, faces[0], mean, t, t.album_caption_head.format(count=len(faces)), [])
+
+
+async def _analyze(svc: Services, data: bytes, t: Texts) -> Analysis | Answer:
+    """The photo's faces, or the friendly answer saying why there are none to look at."""
     try:
-        analysis = await svc.pool.analyze(data)
+        return await svc.pool.analyze(data)
     except ImageError as exc:
         return Answer(t.not_image if exc.message.startswith("unsupported") else refusal(t, exc.code))
     except Busy:
         return Answer(t.busy)
     except WorkerCrashed:
         return Answer(t.unreadable)
-    if not analysis.faces:
-        return Answer(t.no_face)
+
+
+async def _ranked_answer(
+    svc: Services, face: Face, embedding: np.ndarray, t: Texts, head: str, notes: list[str]
+) -> Answer:
+    """The collage of `face` beside the celebrities nearest `embedding`, with the caption."""
     gallery = svc.active_gallery()
     if gallery.photo_count == 0:
         return Answer(t.empty_gallery)
-    face = analysis.faces[0]  # the largest face
-    ranking = gallery.rank(face.embedding, TOP)
+    ranking = gallery.rank(embedding, TOP)
     footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
     collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.pool.run)
-    lines = [t.result_caption_head]
+    lines = [head]
     lines += [
         t.result_line.format(rank=rank, name=m.name, similarity=m.similarity)
         for rank, m in enumerate(ranking, start=1)
     ]
-    if analysis.faces_found > 1:
-        lines += ["", t.several_faces_note.format(count=analysis.faces_found)]
+    if notes:
+        lines += ["", *notes]
     if await photo_credits(gallery, [m.photo_id for m in ranking]):
         lines += ["", t.credits_hint]
     return Answer("\n".join(lines)[:1024], collage)
@@ -99,8 +136,12 @@ async def serve(
     ref: PhotoRef,
     language: str,
     job: Job | None = None,
+    album: Sequence[PhotoRef] = (),
 ) -> None:
-    """Answer one selfie: admission, durable job, download, analysis, collage, reply, job done."""
+    """Answer one selfie: admission, durable job, download, analysis, collage, reply, job done.
+
+    `album`: the other selfies of an album sent with it, answered together (the durable job records the
+    first; after a crash, that one alone is answered)."""
     svc = services(context)
     t = texts(language)
     if job is None and (chat_id, message_id) in svc.resumed:
@@ -120,7 +161,7 @@ async def serve(
         else:
             job_id = job.id
             await svc.jobs.attempt(job.id)
-        answer = await _answer_for(context, svc, chat_id, ref, t)
+        answer = await _answer_for(context, svc, chat_id, [ref, *album], t)
     finally:
         # The photo is no longer in work once its answer exists: the user may send the next one.
         svc.admission.leave(user_id)
@@ -133,19 +174,25 @@ async def serve(
 
 
 async def _answer_for(
-    context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, ref: PhotoRef, t: Texts
+    context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, refs: Sequence[PhotoRef], t: Texts
 ) -> Answer:
-    if ref.too_large:
-        return Answer(t.too_large)
-    if not ref.is_image:
-        return Answer(t.not_image)
+    usable = [r for r in refs if not r.too_large and r.is_image][:ALBUM_MOST]
+    if not usable:
+        return Answer(t.too_large if refs[0].too_large else t.not_image)
     async with showing_work(context.bot, chat_id):
-        try:
-            data = await download(context.bot, ref.file_id)
-        except BadRequest as exc:
-            # "file is too big" (over 20 MB) or a file id that has expired
-            return Answer(t.too_large if "too big" in str(exc).lower() else t.unreadable)
-        return await make_answer(svc, data, t)
+        photos = []
+        failure = None
+        for ref in usable:
+            try:
+                photos.append(await download(context.bot, ref.file_id))
+            except BadRequest as exc:
+                # "file is too big" (over 20 MB) or a file id that has expired
+                failure = Answer(t.too_large if "too big" in str(exc).lower() else t.unreadable)
+        if not photos:
+            return failure or Answer(t.unreadable)
+        if len(photos) == 1:
+            return await make_answer(svc, photos[0], t)
+        return await make_album_answer(svc, photos, t)
 
 
 def _language(update: Update) -> str:
@@ -153,8 +200,15 @@ def _language(update: Update) -> str:
     return (user.language_code if user else None) or ""
 
 
-async def request_from(update: Update, context: ContextTypes.DEFAULT_TYPE, source: Message | None) -> None:
-    """Serve the photo of `source` (the message itself or the one it replies to), or hint if none."""
+async def request_from(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    source: Message | None,
+    album: Sequence[Message] = (),
+) -> None:
+    """Serve the photo of `source` (the message itself or the one it replies to), or hint if none.
+
+    `album`: the other items of an album `source` opens, answered together with it."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -171,6 +225,7 @@ async def request_from(update: Update, context: ContextTypes.DEFAULT_TYPE, sourc
         user_id=user.id,
         ref=ref,
         language=_language(update),
+        album=[r for r in (photo_ref(m) for m in album) if r is not None],
     )
 
 

@@ -1,0 +1,120 @@
+"""Query-side ways to steady a selfie's embedding, measured on real photos: mirror averaging and num_jitters.
+
+    uv run python bench/steadiness.py
+
+Every single-identity photo of ../shared/faces is embedded three ways, from the same detected box:
+- "plain": what the bot does (dlib's encoder, no jitter);
+- "mirror": the mean of the face's embedding and its mirror image's (one more encoding per face);
+- "jitter 5": dlib's `num_jitters=5` (the face re-encoded from 5 random crops/flips, averaged).
+
+For each: photos of one person (different photos: near-duplicate frames are left out, bench/aggregation.py)
+should come closer together relative to different people — that makes a selfie's #1 steadier — while
+leave-one-group-out top-1 (nearest-photo rule) stays. The cost is the time per photo (detection included)
+relative to "plain", measured in the same run (the issue allows at most 1.3x). Same-person distances here
+come from 5 people only: the figures say which way each technique goes, not by how much on a gallery.
+A table goes to stderr and one JSON line to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import dlib
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.aggregation import group_of  # noqa: E402
+from engine.faces import FaceModels  # noqa: E402
+from engine.images import decode_photo  # noqa: E402
+from tests.paths import FACES_DIR, manifest  # noqa: E402
+
+VARIANTS = ("plain", "mirror", "jitter 5")
+
+
+def embed(models: FaceModels, pixels: np.ndarray, box: tuple[int, int, int, int], variant: str) -> np.ndarray:
+    """One face's embedding under a variant (the box is in full-resolution pixels)."""
+    top, right, bottom, left = box
+    shape = models.predictor(pixels, dlib.rectangle(left, top, right, bottom))
+    jitters = 5 if variant == "jitter 5" else 0
+    plain = np.asarray(models.encoder.compute_face_descriptor(pixels, shape, jitters))
+    if variant != "mirror":
+        return plain
+    flipped = np.ascontiguousarray(pixels[:, ::-1])
+    width = pixels.shape[1]
+    mirror_shape = models.predictor(flipped, dlib.rectangle(width - right, top, width - left, bottom))
+    mirrored = np.asarray(models.encoder.compute_face_descriptor(flipped, mirror_shape, 0))
+    return (plain + mirrored) / 2
+
+
+def measure(models: FaceModels) -> dict:
+    rows = []
+    seconds = dict.fromkeys(VARIANTS, 0.0)
+    for path, identity in manifest():
+        if identity == "multiple":
+            continue
+        for variant in VARIANTS:  # each variant pays its own decoding and detection, as the bot would
+            start = time.perf_counter()
+            photo = decode_photo(path)
+            boxes = models.locate(photo.pixels)
+            if not boxes:
+                break
+            box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
+            vector = embed(models, photo.pixels, box, variant)
+            seconds[variant] += time.perf_counter() - start
+            rows.append((variant, identity, group_of(path), vector))
+    return {
+        variant: _figures([r for r in rows if r[0] == variant]) | {"seconds": seconds[variant]}
+        for variant in VARIANTS
+    }
+
+
+def _figures(rows: list) -> dict:
+    same, different, hits, queries = [], [], 0, 0
+    for i, (_, who, group, vector) in enumerate(rows):
+        gallery: dict[str, list[np.ndarray]] = {}
+        for j, (_, other_who, other_group, other) in enumerate(rows):
+            if j == i or other_group == group:
+                continue
+            gallery.setdefault(other_who, []).append(other)
+            if j > i:
+                (same if other_who == who else different).append(float(np.linalg.norm(vector - other)))
+        if who in gallery and len(gallery) > 1:
+            queries += 1
+            nearest = {name: min(np.linalg.norm(np.array(v) - vector, axis=1)) for name, v in gallery.items()}
+            hits += min(nearest, key=nearest.get) == who  # type: ignore[arg-type]
+    return {
+        "same_mean": float(np.mean(same)),
+        "different_mean": float(np.mean(different)),
+        "ratio": float(np.mean(same) / np.mean(different)),
+        "top1": hits / queries,
+        "queries": queries,
+    }
+
+
+def main() -> int:
+    if not (FACES_DIR / "manifest.csv").is_file():
+        print(f"no shared faces at {FACES_DIR}", file=sys.stderr)
+        return 1
+    models = FaceModels()
+    results = measure(models)
+    plain = results["plain"]["seconds"]
+    print(f"{'variant':<10}{'same':>8}{'different':>11}{'ratio':>8}{'top-1':>8}{'time':>8}", file=sys.stderr)
+    for variant, r in results.items():
+        r["time_ratio"] = r["seconds"] / plain
+        print(
+            f"{variant:<10}{r['same_mean']:>8.3f}{r['different_mean']:>11.3f}{r['ratio']:>8.3f}"
+            f"{r['top1']:>8.0%}{r['time_ratio']:>7.2f}x",
+            file=sys.stderr,
+        )
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
