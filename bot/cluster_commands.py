@@ -133,5 +133,6 @@ async def _workers(args: argparse.Namespace, security: object) -> None:
     count = args.nworkers or default_workers()
     log.info("starting %s worker processes for %s", count, args.address)
     name = f"{socket.gethostname()}-{os.getpid()}"
-    await run_worker_node(args.address, count, security, stop, name)  # type: ignore[arg-type]
+    formatter = OneLineFormatter(verbose=False)
+    await run_worker_node(args.address, count, security, stop, name, formatter)  # type: ignore[arg-type]
     log.info("workers stopped")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,15 +98,25 @@ def route_distributed_logs(level: int = logging.WARNING) -> None:
 
 
 class FaceModelsPlugin(WorkerPlugin):
-    """Loads dlib's models when its worker starts, before the worker registers with the scheduler."""
+    """Loads dlib's models when its worker starts, before the worker registers with the scheduler.
+
+    `log_formatter`, when given, formats the worker process's log records (distributed's included) on
+    stderr, so that a worker logs like the command that started it.
+    """
 
     name = PLUGIN_NAME
 
-    def __init__(self) -> None:
+    def __init__(self, log_formatter: logging.Formatter | None = None) -> None:
         self.models: FaceModels | None = None
+        self.log_formatter = log_formatter
 
     def setup(self, worker: object) -> None:
         """Load the models (about a second); the worker takes no task before this returns."""
+        if self.log_formatter is not None:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(self.log_formatter)
+            logging.getLogger().handlers[:] = [handler]
+            route_distributed_logs()
         self.models = FaceModels()
 
 
@@ -156,16 +167,19 @@ async def run_worker_node(
     security: Security,
     stop: asyncio.Event,
     name: str,
+    log_formatter: logging.Formatter | None = None,
 ) -> None:
     """`nworkers` single-threaded worker processes (each under a Nanny, with the models loaded before it
     takes work) until `stop` is set. A worker that loses the scheduler is started again once the scheduler
-    is back; each change is one log line."""
+    is back; each change is one log line (`log_formatter`: how the worker processes format theirs)."""
     await asyncio.gather(
-        *(_keep_worker(address, security, stop, f"{name}-{slot}") for slot in range(nworkers))
+        *(_keep_worker(address, security, stop, f"{name}-{slot}", log_formatter) for slot in range(nworkers))
     )
 
 
-async def _keep_worker(address: str, security: Security, stop: asyncio.Event, name: str) -> None:
+async def _keep_worker(
+    address: str, security: Security, stop: asyncio.Event, name: str, log_formatter: logging.Formatter | None
+) -> None:
     """One worker slot: start a Nanny and its worker; start them again whenever they end before `stop`."""
     while not stop.is_set():
         nanny = Nanny(
@@ -173,7 +187,7 @@ async def _keep_worker(address: str, security: Security, stop: asyncio.Event, na
             nthreads=1,
             name=name,
             security=security,
-            plugins={FaceModelsPlugin()},
+            plugins={FaceModelsPlugin(log_formatter)},
             dashboard=False,
             silence_logs=logging.WARNING,
         )
@@ -320,7 +334,8 @@ class ClusterPool:
             log.warning("cluster: lost the scheduler at %s; reconnecting", self.address)
         self._threads = threads
         if threads.keys() != before.keys():
-            log.info(
+            log.log(
+                logging.WARNING if len(threads) < len(before) else logging.INFO,
                 "cluster: %s workers connected (%s threads), %s photos in flight",
                 len(threads),
                 sum(threads.values()),

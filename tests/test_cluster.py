@@ -110,7 +110,9 @@ class Cluster:
         self.env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         if tls:
             self.env.update(
-                LOOKALIKE_CLUSTER_CA=str(tls.ca), LOOKALIKE_CLUSTER_CERT=str(tls.cert), LOOKALIKE_CLUSTER_KEY=str(tls.key)
+                LOOKALIKE_CLUSTER_CA=str(tls.ca),
+                LOOKALIKE_CLUSTER_CERT=str(tls.cert),
+                LOOKALIKE_CLUSTER_KEY=str(tls.key),
             )
         self.services: list[Service] = []
         self.scheduler = self.start_scheduler()
@@ -175,7 +177,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def answers_per_message(api: FakeBotAPI, since: int) -> Counter:
-    return Counter((e["chat_id"], e["reply_to_message_id"]) for e in api.sent[since:] if e["reply_to_message_id"])
+    return Counter(
+        (e["chat_id"], e["reply_to_message_id"]) for e in api.sent[since:] if e["reply_to_message_id"]
+    )
 
 
 def send_burst(api: FakeBotAPI, users: list[User], selfies: dict[str, str]) -> dict[int, str]:
@@ -221,7 +225,9 @@ def test_a_burst_through_two_workers_is_answered_correctly_and_a_bad_photo_is_re
 
     # An unreadable photo: the worker's ImageError comes back to the bot, which answers it kindly
     eve = User(2100, "Eve")
-    reply = next_message(api, eve.id, lambda: api.send_document(eve, bytes(range(256)) * 40, "x.png", "image/png"))
+    reply = next_message(
+        api, eve.id, lambda: api.send_document(eve, bytes(range(256)) * 40, "x.png", "image/png")
+    )
     assert "could not read" in reply["text"]
     assert bot.stop() == 0
     log = assert_clean_log(bot)
@@ -273,7 +279,10 @@ def test_with_every_worker_gone_a_photo_waits_then_is_told_busy_once_and_a_retur
 ):
     only = cluster.add_worker()
     bot = RunningBot(
-        api, tmp_path / "gallery.sqlite", admin_ids=str(ADMIN.id), env=cluster.bot_env(LOOKALIKE_CLUSTER_WAIT="4")
+        api,
+        tmp_path / "gallery.sqlite",
+        admin_ids=str(ADMIN.id),
+        env=cluster.bot_env(LOOKALIKE_CLUSTER_WAIT="4"),
     )
     assert "(limit 16); workers: 1 (cluster)." in stats(api)  # the default queue limit follows the workers
     only.kill(signal.SIGKILL)
@@ -323,6 +332,7 @@ def test_a_restarted_scheduler_the_bot_reconnects_and_finishes_the_photos_in_fli
     log = bot.log
     assert "connected to the scheduler at" in log and "again" in log
     worker.wait_for_log(lambda text: "joining again" in text)
+    assert "Traceback" not in worker.log  # the worker's troubles are one line each too
     assert bot.stop() == 0
     assert_clean_log(bot)
 
