@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,11 +35,13 @@ def free_port() -> int:
 class Service:
     """A `lookalike scheduler` or `lookalike worker` process, in a process group of its own."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, env: dict[str, str], prefix: tuple[str, ...] = ()
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args],
+            [*prefix, sys.executable, "-m", "bot", *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -83,9 +86,17 @@ class Service:
 class Cluster:
     """A scheduler and worker nodes on 127.0.0.1, started by the test and always ended by it."""
 
-    def __init__(self, folder: Path, tls: TLSFiles | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        tls: TLSFiles | None = None,
+        host: str = "127.0.0.1",
+        scheduler_env: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.tls = tls
+        self.host = host  # where the scheduler listens (the bot and the test reach it on 127.0.0.1)
+        self.scheduler_env = scheduler_env or {}
         self.port = free_port()
         self.address = f"{'tls' if tls else 'tcp'}://127.0.0.1:{self.port}"
         self.env = {
@@ -105,19 +116,29 @@ class Cluster:
             self.stop()
             raise
 
-    def _service(self, args: list[str], name: str) -> Service:
-        service = Service(args, self.folder / f"{name}-{len(self.services)}.log", self.env)
+    def _service(
+        self, args: list[str], name: str, prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> Service:
+        log_path = self.folder / f"{name}-{len(self.services)}.log"
+        service = Service(args, log_path, {**self.env, **(env or {})}, prefix)
         self.services.append(service)
         return service
 
     def start_scheduler(self) -> Service:
-        scheduler = self._service(["scheduler", "--host", "127.0.0.1", "--port", str(self.port)], "scheduler")
+        scheduler = self._service(
+            ["scheduler", "--host", self.host, "--port", str(self.port)], "scheduler", env=self.scheduler_env
+        )
         scheduler.wait_for_log(lambda text: "scheduler ready at " in text)
         return scheduler
 
-    def add_worker(self, nworkers: int = 1) -> Service:
-        """A worker node with `nworkers` single-threaded worker processes, once all are ready."""
-        worker = self._service(["worker", self.address, "--nworkers", str(nworkers)], "worker")
+    def add_worker(self, nworkers: int = 1, on: NetworkHost | None = None) -> Service:
+        """A worker node with `nworkers` single-threaded worker processes, once all are ready; `on` a test
+        host of its own (a network namespace), or beside the scheduler."""
+        address = (
+            self.address if on is None else f"{self.address.partition('://')[0]}://{on.gateway}:{self.port}"
+        )
+        prefix = () if on is None else on.prefix
+        worker = self._service(["worker", address, "--nworkers", str(nworkers)], "worker", prefix)
         worker.wait_for_log(lambda text: len(WORKER_READY.findall(text)) >= nworkers)
         return worker
 
@@ -151,3 +172,65 @@ class Cluster:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class NetworkHost:
+    """A test host of its own: a network namespace joined to this machine by a veth pair, so that traffic
+    to and from it really crosses a (virtual) network link, which the test can cut. Needs root and `ip`."""
+
+    def __init__(self, name: str, subnet: int) -> None:
+        self.name = name
+        self.outside = f"{name}h"  # this machine's end of the cable
+        self.gateway = f"10.211.{subnet}.1"  # this machine's address on the link
+        self.address = f"10.211.{subnet}.2"  # the host's address
+        self.prefix = ("ip", "netns", "exec", name)
+        self._made: list[list[str]] = []
+        try:
+            self._run("ip", "netns", "add", name, undo=["ip", "netns", "del", name])
+            inside = f"{name}n"
+            self._run(
+                "ip",
+                "link",
+                "add",
+                self.outside,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                inside,
+                undo=["ip", "link", "del", self.outside],
+            )
+            self._run("ip", "link", "set", inside, "netns", name)
+            self._run("ip", "addr", "add", f"{self.gateway}/30", "dev", self.outside)
+            self._run("ip", "link", "set", self.outside, "up")
+            self._run(*self.prefix, "ip", "addr", "add", f"{self.address}/30", "dev", inside)
+            self._run(*self.prefix, "ip", "link", "set", inside, "up")
+            self._run(*self.prefix, "ip", "link", "set", "lo", "up")
+        except BaseException:
+            self.delete()
+            raise
+
+    def _run(self, *command: str, undo: list[str] | None = None) -> None:
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+        if undo:
+            self._made.append(undo)
+
+    def cut(self) -> None:
+        """Pull the cable: packets stop, no connection is reset."""
+        self._run("ip", "link", "set", self.outside, "down")
+
+    def delete(self) -> None:
+        for undo in reversed(self._made):
+            subprocess.run(undo, capture_output=True, timeout=30)
+        self._made.clear()
+
+
+def network_hosts_possible() -> bool:
+    """Root, and `ip` that can make network namespaces."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return False
+    probe = f"lk{os.getpid()}probe"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, timeout=30).returncode == 0
+    if made:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=30)
+    return made

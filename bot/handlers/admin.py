@@ -341,7 +341,7 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.import_started.format(count=len(unpacked.written)))
         async with showing_work(context.bot, message.chat_id, "typing"):
             summary = await import_folder(
-                svc.gallery, svc.pool.analyze, Path(folder), concurrency=svc.pool.workers
+                svc.gallery, svc.pool.analyze, Path(folder), concurrency=max(1, svc.pool.workers)
             )
     lines = [
         t.import_result.format(
