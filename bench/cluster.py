@@ -3,7 +3,8 @@
 A `lookalike scheduler` and `lookalike worker` nodes (one worker process per core each) on 127.0.0.1:
 - per-photo overhead: one small photo at a time, the cluster's latency minus the local pool's (medians of
   rounds that alternate between the two), which is what the network hop, Dask's bookkeeping and pickling
-  the photo and its `Analysis` cost;
+  the photo and its `Analysis` cost; and, for scale, the round trip of a task that does nothing with the
+  same photo bytes (Dask's own cost alone);
 - photos per second with every photo submitted at once: the local pool, the cluster with one worker node,
   then with two. On one machine two nodes share the same cores, so they measure overhead and correctness,
   not a speed-up; the README turns the per-photo cost into a sizing table.
@@ -26,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from distributed import Client  # noqa: E402
 
 from bench.common import log  # noqa: E402
 from engine.cluster import ClusterPool, cluster_security  # noqa: E402
@@ -80,6 +83,7 @@ async def _measure(
         await pool.analyze(small)  # the first task also ships the function: not a photo's cost
         sides: dict[str, Analyze] = {"local": local.analyze, "cluster": pool.analyze}
         latency = await _latencies(sides, small, rounds)
+        nothing_ms = await _empty_task_ms(cluster.address, small, rounds)
         one_node = await _throughput(sides, photos, passes)
         await asyncio.to_thread(cluster.add_worker, per_node)
         while pool.workers < 2 * per_node:
@@ -100,11 +104,24 @@ async def _measure(
         "local_ms_per_photo": round(local_ms, 1),
         "cluster_ms_per_photo": round(cluster_ms, 1),
         "overhead_ms": round(cluster_ms - local_ms, 1),
+        "empty_task_ms": round(nothing_ms, 1),
         "local_per_s": _rate(photos, local_runs),
         "cluster_1node_per_s": _rate(photos, one_node["cluster"]),
         "cluster_2nodes_per_s": _rate(photos, two_nodes["cluster"]),
         "same_faces_per_photo": len(faces) == 1,
     }
+
+
+async def _empty_task_ms(address: str, data: bytes, rounds: int) -> float:
+    """Median round trip of a task that only takes the photo's length: submit, schedule, run, gather."""
+    async with Client(address, asynchronous=True, security=cluster_security(None)) as client:
+        await client.submit(len, data, pure=False)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await client.submit(len, data, pure=False)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
 
 
 def _rate(photos: list[bytes], runs: list[tuple[float, list[int]]]) -> float:
@@ -131,7 +148,7 @@ def measure_cluster(paths: list[Path], quick: bool) -> dict:
     log(
         f"cluster: {result['photos']} photos, {per_node} workers per node; one {OVERHEAD_PHOTO} at a time: "
         f"local {result['local_ms_per_photo']} ms, cluster {result['cluster_ms_per_photo']} ms, overhead "
-        f"{result['overhead_ms']} ms; photos/s local {result['local_per_s']}, cluster 1 node "
+        f"{result['overhead_ms']} ms (an empty task: {result['empty_task_ms']} ms); photos/s local {result['local_per_s']}, cluster 1 node "
         f"{result['cluster_1node_per_s']}, 2 nodes {result['cluster_2nodes_per_s']}; same faces: "
         f"{result['same_faces_per_photo']}"
     )

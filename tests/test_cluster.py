@@ -24,7 +24,7 @@ from bot.settings import SettingsError, load_cluster_settings
 from engine.cluster import TLSFiles, cluster_security
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import REPO, RunningBot, next_message, start_api
-from tests.cluster_harness import Cluster
+from tests.cluster_harness import Cluster, NetworkHost, network_hosts_possible
 from tests.paths import photo
 from tests.test_reliability import BUSY, assert_clean_log
 
@@ -286,3 +286,48 @@ def test_cluster_settings_are_checked_with_one_clear_line(tmp_path, monkeypatch,
     )
     assert done.returncode == 2 and "use the scheduler's tls:// address" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(
+    not network_hosts_possible(), reason="needs root and `ip netns` for test hosts of their own"
+)
+def test_workers_on_hosts_of_their_own_over_tls_and_a_cut_cable(api, tmp_path, certificates):
+    """Each worker on a network namespace of its own, joined by a veth pair: TLS really crosses a link.
+    Then one worker's cable is cut mid-burst (no reset: only the scheduler's worker-ttl notices)."""
+    ours, _ = certificates
+    tag = f"lk{os.getpid() % 100000}"
+    hosts: list[NetworkHost] = []
+    try:
+        hosts = [NetworkHost(f"{tag}a", 1), NetworkHost(f"{tag}b", 2)]
+        with Cluster(
+            tmp_path,
+            tls=ours,
+            host="0.0.0.0",
+            scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "5s"},
+        ) as cluster:
+            cut_off, remaining = (cluster.add_worker(on=host) for host in hosts)
+            cut_off_address = cluster.worker_address(cut_off)
+            assert cut_off_address.startswith(f"tls://{hosts[0].address}:")
+            assert cluster.worker_address(remaining).startswith(f"tls://{hosts[1].address}:")
+            bot = RunningBot(api, tmp_path / "gallery.sqlite", env=cluster.bot_env())
+            bot.wait_for_log(lambda text: "2 workers connected" in text or "2 cluster workers" in text)
+
+            users = [User(7000 + n, f"User {n}") for n in range(8)]
+            mark = len(api.sent)
+            expected = send_burst(api, users, LARGER_SELFIES)
+            with cluster.client() as client:
+                deadline = time.monotonic() + 60
+                while not client.processing().get(cut_off_address) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert client.processing().get(cut_off_address), "the worker never got a photo"
+            hosts[0].cut()
+            api.wait_for_sent_sync(lambda e: e["chat_id"] in expected, start=mark, count=8, timeout=240)
+            time.sleep(0.5)
+            assert_each_answered_once_correctly(api, expected, mark)
+            bot.wait_for_log(lambda text: "1 workers connected" in text)  # the scheduler gave up on it
+            cut_off.kill(signal.SIGKILL)  # it cannot reach anyone to say goodbye
+            assert bot.stop() == 0
+            assert_clean_log(bot)
+    finally:
+        for host in hosts:
+            host.delete()
