@@ -3,8 +3,9 @@
 A `lookalike scheduler` and `lookalike worker` nodes (one worker process per core each) on 127.0.0.1:
 - per-photo overhead: one small photo at a time, the cluster's latency minus the local pool's (medians of
   rounds that alternate between the two), which is what the network hop, Dask's bookkeeping and pickling
-  the photo and its `Analysis` cost; and, for scale, the round trip of a task that does nothing with the
-  same photo bytes (Dask's own cost alone);
+  the photo and its `Analysis` cost; beside it the same photo's round trip minus the time the worker
+  spent analysing it (what the cluster adds, whatever the machine's load does to the analysis), and the
+  round trip of a task that does nothing with the same bytes (Dask's own cost alone);
 - photos per second with every photo submitted at once: the local pool, the cluster with one worker node,
   then with two. On one machine two nodes share the same cores, so they measure overhead and correctness,
   not a speed-up; the README turns the per-photo cost into a sizing table.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -31,7 +33,7 @@ if str(REPO) not in sys.path:
 from distributed import Client  # noqa: E402
 
 from bench.common import log  # noqa: E402
-from engine.cluster import ClusterPool, cluster_security  # noqa: E402
+from engine.cluster import ClusterPool, analyze_on_worker, cluster_security  # noqa: E402
 from engine.faces import Analysis  # noqa: E402
 from engine.pool import FacePool, default_workers  # noqa: E402
 from tests.cluster_harness import Cluster  # noqa: E402
@@ -83,7 +85,7 @@ async def _measure(
         await pool.analyze(small)  # the first task also ships the function: not a photo's cost
         sides: dict[str, Analyze] = {"local": local.analyze, "cluster": pool.analyze}
         latency = await _latencies(sides, small, rounds)
-        nothing_ms = await _empty_task_ms(cluster.address, small, rounds)
+        transport = await _transport_ms(cluster.address, small, rounds)
         one_node = await _throughput(sides, photos, passes)
         await asyncio.to_thread(cluster.add_worker, per_node)
         while pool.workers < 2 * per_node:
@@ -104,7 +106,9 @@ async def _measure(
         "local_ms_per_photo": round(local_ms, 1),
         "cluster_ms_per_photo": round(cluster_ms, 1),
         "overhead_ms": round(cluster_ms - local_ms, 1),
-        "empty_task_ms": round(nothing_ms, 1),
+        "transport_ms": round(transport["transport"], 1),
+        "worker_analysis_ms": round(transport["analysis"], 1),
+        "empty_task_ms": round(transport["empty"], 1),
         "local_per_s": _rate(photos, local_runs),
         "cluster_1node_per_s": _rate(photos, one_node["cluster"]),
         "cluster_2nodes_per_s": _rate(photos, two_nodes["cluster"]),
@@ -112,16 +116,31 @@ async def _measure(
     }
 
 
-async def _empty_task_ms(address: str, data: bytes, rounds: int) -> float:
-    """Median round trip of a task that only takes the photo's length: submit, schedule, run, gather."""
+def timed_analysis(data: bytes) -> float:
+    """Runs on a worker: seconds spent analysing `data` there."""
+    start = time.perf_counter()
+    analyze_on_worker(data)
+    return time.perf_counter() - start
+
+
+async def _transport_ms(address: str, data: bytes, rounds: int) -> dict[str, float]:
+    """Medians: a photo's round trip minus its analysis on the worker; that analysis; an empty task's
+    round trip with the same bytes (submit, schedule, run, gather)."""
+    transport, analysis, empty = [], [], []
     async with Client(address, asynchronous=True, security=cluster_security(None)) as client:
-        await client.submit(len, data, pure=False)
-        times = []
+        await client.submit(timed_analysis, data, pure=False)
         for _ in range(rounds):
             start = time.perf_counter()
+            spent = await client.submit(timed_analysis, data, pure=False)
+            transport.append(time.perf_counter() - start - spent)
+            analysis.append(spent)
+            start = time.perf_counter()
             await client.submit(len, data, pure=False)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+            empty.append(time.perf_counter() - start)
+    return {
+        name: statistics.median(v) * 1000
+        for name, v in (("transport", transport), ("analysis", analysis), ("empty", empty))
+    }
 
 
 def _rate(photos: list[bytes], runs: list[tuple[float, list[int]]]) -> float:
@@ -132,6 +151,7 @@ def measure_cluster(paths: list[Path], quick: bool) -> dict:
     """The figures above for the photos at `paths`; a scheduler and two worker nodes are started and ended
     here."""
     photos = [path.read_bytes() for path in paths]
+    load_start = os.getloadavg()[0]  # other people's work on this shared machine: context for the figures
     per_node = default_workers()
     rounds, passes = (5, 1) if quick else (21, 3)
     local = FacePool("process", per_node, queue_limit=len(photos) + per_node)
@@ -145,12 +165,14 @@ def measure_cluster(paths: list[Path], quick: bool) -> dict:
             result = asyncio.run(_measure(local, cluster, photos, per_node, rounds, passes))
     finally:
         local.close()
+    result["load"] = [round(load_start, 2), round(os.getloadavg()[0], 2)]
     log(
         f"cluster: {result['photos']} photos, {per_node} workers per node; one {OVERHEAD_PHOTO} at a time: "
         f"local {result['local_ms_per_photo']} ms, cluster {result['cluster_ms_per_photo']} ms, overhead "
-        f"{result['overhead_ms']} ms (an empty task: {result['empty_task_ms']} ms); photos/s local {result['local_per_s']}, cluster 1 node "
+        f"{result['overhead_ms']} ms (round trip minus the worker's analysis: {result['transport_ms']} ms; an "
+        f"empty task: {result['empty_task_ms']} ms); photos/s local {result['local_per_s']}, cluster 1 node "
         f"{result['cluster_1node_per_s']}, 2 nodes {result['cluster_2nodes_per_s']}; same faces: "
-        f"{result['same_faces_per_photo']}"
+        f"{result['same_faces_per_photo']}; load {result['load'][0]} → {result['load'][1]}"
     )
     return result
 
