@@ -279,13 +279,13 @@ class ClusterPool:
 
     # life cycle
 
-    async def start(self, timeout: float = 30.0) -> None:
-        """Connect to the scheduler (raises OSError/TimeoutError when it cannot be reached in `timeout`)."""
+    async def start(self) -> None:
+        """Connect to the scheduler (raises OSError/TimeoutError when it cannot be reached in `wait` s)."""
         route_distributed_logs()
-        # The client's own reconnection (after the scheduler went away) tries for this long before it gives
-        # up and closes; the watcher then opens a new client.
+        # `timeout` is also how long the client's own reconnection (after the scheduler went away) tries
+        # before it gives up and closes; the watcher then opens a new client.
         self._client = await Client(
-            self.address, asynchronous=True, security=self.security, timeout=max(timeout, self.wait)
+            self.address, asynchronous=True, security=self.security, timeout=self.wait
         )
         await self._look()
         self._watcher = asyncio.create_task(self._watch(), name="cluster-watch")
@@ -347,9 +347,7 @@ class ClusterPool:
     async def _new_client(self) -> bool:
         """The old client gave up reconnecting: try a new one (briefly; the watcher tries again)."""
         try:
-            client = await Client(
-                self.address, asynchronous=True, security=self.security, timeout=max(30.0, self.wait)
-            )
+            client = await Client(self.address, asynchronous=True, security=self.security, timeout=self.wait)
         except (OSError, TimeoutError):
             return False
         old, self._client = self._client, client
@@ -382,10 +380,11 @@ class ClusterPool:
                     await asyncio.wait({outcome}, timeout=WATCH_INTERVAL)
                     if not outcome.done():
                         waiting.tick(self.workers > 0 and self._connected.is_set())
-            except NoWorker:
+            except BaseException as exc:  # NoWorker, or this photo's handler cancelled (the bot stops)
                 outcome.cancel()
                 future.release()  # the task is forgotten: it will not be run for nobody
-                log.warning("cluster: a photo waited %.0f s without any worker; answered busy", self.wait)
+                if isinstance(exc, NoWorker):
+                    log.warning("cluster: a photo waited %.0f s without any worker; answered busy", self.wait)
                 raise
             result = outcome.result()
             if isinstance(result, _Lost):

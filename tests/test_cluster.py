@@ -24,9 +24,9 @@ from bot.settings import SettingsError, load_cluster_settings
 from engine.cluster import TLSFiles, cluster_security
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import REPO, RunningBot, next_message, start_api
-from tests.cluster_harness import Cluster, NetworkHost, network_hosts_possible
+from tests.cluster_harness import Cluster, NetworkHost, free_port, network_hosts_possible
 from tests.paths import photo
-from tests.test_reliability import BUSY, assert_clean_log
+from tests.test_reliability import BUSY, LOG_LINE, assert_clean_log
 
 ADMIN = User(900, "Admin", "en")
 SELFIES = {  # photo → the celebrity the demo gallery must rank first
@@ -331,3 +331,31 @@ def test_workers_on_hosts_of_their_own_over_tls_and_a_cut_cable(api, tmp_path, c
     finally:
         for host in hosts:
             host.delete()
+
+
+def test_the_bot_says_in_one_line_when_it_cannot_reach_the_scheduler(api, tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOOKALIKE_", "ADMIN_"))
+    }
+    environment.update(
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_BASE_URL=api.base_url,
+        TELEGRAM_BASE_FILE_URL=api.base_file_url,
+        LOOKALIKE_DB=str(tmp_path / "gallery.sqlite"),
+        LOOKALIKE_CLUSTER=address,
+        LOOKALIKE_CLUSTER_WAIT="3",
+        PYTHONPATH=str(REPO),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 1
+    assert f"ERROR bot: cannot start: cannot reach the cluster scheduler at {address}" in done.stderr
+    assert all(LOG_LINE.match(line) for line in done.stderr.splitlines()), done.stderr
+    assert "Traceback" not in done.stderr
