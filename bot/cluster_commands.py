@@ -13,10 +13,14 @@ import os
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from bot.console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.logs import OneLineFormatter
 from bot.settings import ClusterSettings, SettingsError, load_cluster_settings
+
+if TYPE_CHECKING:  # distributed is imported only once the logging is set up
+    from distributed.security import Security
 
 log = logging.getLogger("lookalike.cluster")
 
@@ -113,7 +117,7 @@ def _on_signal(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
-async def _scheduler(args: argparse.Namespace, security: object) -> None:
+async def _scheduler(args: argparse.Namespace, security: Security) -> None:
     from engine.cluster import run_scheduler
 
     stop = _stop_event()
@@ -121,11 +125,11 @@ async def _scheduler(args: argparse.Namespace, security: object) -> None:
     def ready(address: str) -> None:
         log.info("scheduler ready at %s (%s)", address, "TLS" if address.startswith("tls") else "no TLS")
 
-    await run_scheduler(args.host, args.port, security, stop, ready)  # type: ignore[arg-type]
+    await run_scheduler(args.host, args.port, security, stop, ready)
     log.info("scheduler stopped")
 
 
-async def _workers(args: argparse.Namespace, security: object) -> None:
+async def _workers(args: argparse.Namespace, security: Security) -> None:
     from engine.cluster import run_worker_node
     from engine.pool import default_workers
 
@@ -134,5 +138,5 @@ async def _workers(args: argparse.Namespace, security: object) -> None:
     log.info("starting %s worker processes for %s", count, args.address)
     name = f"{socket.gethostname()}-{os.getpid()}"
     formatter = OneLineFormatter(verbose=False)
-    await run_worker_node(args.address, count, security, stop, name, formatter)  # type: ignore[arg-type]
+    await run_worker_node(args.address, count, security, stop, name, formatter)
     log.info("workers stopped")
