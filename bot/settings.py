@@ -123,7 +123,10 @@ class WikimediaSettings(BaseSettings):
     wikidata_api_url: str = "https://www.wikidata.org/w/api.php"
     wikidata_sparql_url: str = "https://query.wikidata.org/sparql"
     commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
-    wikimedia_user_agent: str | None = None  # default: store.wikimedia.DEFAULT_USER_AGENT
+    # Wikimedia's User-Agent policy: a URL or an e-mail address where you can be reached (required for the
+    # public endpoints), or a whole User-Agent of your own.
+    wikimedia_contact: str | None = None
+    wikimedia_user_agent: str | None = None
     wikimedia_timeout: float = Field(default=30.0, gt=0, le=600)  # seconds, per request
     wikimedia_attempts: int = Field(default=6, ge=1, le=20)  # tries per request (429, 5xx, maxlag, network)
     wikimedia_backoff: float = Field(default=2.0, ge=0, le=60)  # first wait between tries, doubling
