@@ -33,7 +33,7 @@ from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import Settings, SettingsError, load_settings
-from engine.pool import FacePool
+from engine.pool import DrawPool, FacePool
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
 from store.games import Games
@@ -42,6 +42,8 @@ from store.jobs import Jobs
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+# What the draw workers import at start: the drawing functions' module (and with it the collage code).
+DRAW_MODULES = ("bot.render",)
 
 
 class StartupError(Exception):
@@ -197,7 +199,7 @@ async def register_commands(application: Application, admin_ids: frozenset[int])
 
 
 async def on_startup(application: Application) -> None:
-    """Open the gallery (checked), the demo gallery and the face pool; resume unanswered selfies."""
+    """Open the gallery (checked), the demo gallery, the face and draw pools; resume unanswered selfies."""
     settings: Settings = application.bot_data["settings"]
     gallery = await Gallery.open(settings.lookalike_db or default_db_path())
     if not await gallery.integrity_ok():
@@ -205,12 +207,14 @@ async def on_startup(application: Application) -> None:
         raise StartupError(f"the gallery {gallery.path} failed SQLite's integrity check; restore a backup")
     demo = await open_demo_gallery()
     pool = FacePool(settings.lookalike_pool, settings.lookalike_workers, settings.lookalike_queue_limit)
-    await asyncio.to_thread(pool.warm_up)
+    draw = DrawPool(settings.lookalike_draw_pool, settings.lookalike_draw_workers, preload=DRAW_MODULES)
+    await asyncio.gather(asyncio.to_thread(pool.warm_up), asyncio.to_thread(draw.warm_up))
     svc = Services(
         settings=settings,
         gallery=gallery,
         demo=demo,
         pool=pool,
+        draw=draw,
         jobs=Jobs(gallery),
         admission=Admission(settings.lookalike_queue_limit),
     )
@@ -226,13 +230,24 @@ async def on_startup(application: Application) -> None:
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, gallery %s (%s celebrities, %s photos), %s %s workers",
+        "ready: @%s, %s, %s %s face workers, %s %s draw workers",
         application.bot.username,
-        gallery.path,
-        gallery.celebrity_count,
-        gallery.photo_count,
+        describe_gallery(gallery, demo),
         pool.workers,
         pool.kind,
+        draw.workers,
+        draw.kind,
+    )
+
+
+def describe_gallery(gallery: Gallery, demo: Gallery) -> str:
+    """The gallery that answers, for the start-up line: the real one, or the demo one and how to fill it."""
+    if gallery.photo_count:
+        return f"gallery {gallery.path} ({gallery.celebrity_count} celebrities, {gallery.photo_count} photos)"
+    return (
+        f"gallery {gallery.path} is empty, so the DEMO gallery answers "
+        f"({demo.celebrity_count} celebrities, {demo.photo_count} photos); add celebrities with "
+        "/add NAME (an admin's photo caption), /import (a zip) or `lookalike import DIR`"
     )
 
 
@@ -266,7 +281,7 @@ async def on_shutdown(application: Application) -> None:
     if monitor is not None and svc.settings.lookalike_lag_report:
         await monitor.stop()
         monitor.write(svc.settings.lookalike_lag_report)
-    await asyncio.to_thread(svc.pool.close)
+    await asyncio.gather(asyncio.to_thread(svc.pool.close), asyncio.to_thread(svc.draw.close))
     await svc.demo.close()
     await svc.gallery.close()
     log.info("closed the gallery; bye")

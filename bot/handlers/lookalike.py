@@ -59,7 +59,7 @@ async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
     face = analysis.faces[0]  # the largest face
     ranking = gallery.rank(face.embedding, TOP)
     footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
-    collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.pool.run)
+    collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.draw.run)
     lines = [t.result_caption_head]
     lines += [
         t.result_line.format(rank=rank, name=m.name, similarity=m.similarity)
