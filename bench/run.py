@@ -10,7 +10,9 @@ Progress and results go to stderr; with --json the last line of stdout is one JS
   vectors, and the notebook's `sorted(dict.items(), key=norm)` at 100k.
 - pipeline: photos per second through `FacePool` (processes, one per core) against the notebook's
   `face_recognition` loop on one core, over the shared test photos, with the faces each one finds.
-- bot: `bench/bot.py: measure_bot(photos)` when that module exists, else null.
+- bot: `bench/bot.py: measure_bot(photos)`: the whole bot kept saturated (latency median, event-loop lag),
+  then a burst of 20 users at once: its first answer, median and p95 (`burst_first_s`, `burst_p50_s`,
+  `burst_p95_s`); process pool and thread pool side by side.
 - startup: time from process start to gallery loaded and models ready at 100k photos; peak memory at 1M.
 - ratios: each figure against its anchor, with the goals and whether they are met.
 
