@@ -206,7 +206,12 @@ async def on_startup(application: Application) -> None:
         await gallery.close()
         raise StartupError(f"the gallery {gallery.path} failed SQLite's integrity check; restore a backup")
     demo = await open_demo_gallery()
-    pool = FacePool(settings.lookalike_pool, settings.lookalike_workers, settings.lookalike_queue_limit)
+    pool = FacePool(
+        settings.lookalike_pool,
+        settings.lookalike_workers,
+        settings.lookalike_queue_limit,
+        nice=settings.lookalike_face_nice,
+    )
     draw = DrawPool(settings.lookalike_draw_pool, settings.lookalike_draw_workers, preload=DRAW_MODULES)
     await asyncio.gather(asyncio.to_thread(pool.warm_up), asyncio.to_thread(draw.warm_up))
     svc = Services(

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     lookalike_queue_limit: int = Field(default=32, ge=1, le=10_000)
     lookalike_draw_pool: Literal["process", "thread"] = "process"
     lookalike_draw_workers: int = Field(default=1, ge=1, le=16)
+    lookalike_face_nice: int = Field(default=10, ge=0, le=19)
     game_round_seconds: int = Field(default=120, ge=5, le=86_400)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"

@@ -99,10 +99,13 @@ def process_executor(
     )
 
 
-def _init_worker(owner: int | None = None) -> None:
-    """Load the models once per worker (process, or thread); a process also watches its owner."""
+def _init_worker(owner: int | None = None, nice: int = 0) -> None:
+    """Load the models once per worker (process, or thread); a process also watches its owner and lowers
+    its priority by `nice` (so the owner's event loop and the drawing of finished answers go first)."""
     if owner is not None:
         watch_owner(owner)
+        if nice:
+            os.nice(nice)
     _worker.models = FaceModels()
 
 
@@ -122,17 +125,20 @@ def default_workers() -> int:
 class FacePool:
     """`await pool.analyze(photo_bytes)` → `Analysis`, run in a worker; raises `Busy` past the queue limit."""
 
-    def __init__(self, kind: PoolKind = "process", workers: int | None = None, queue_limit: int = 32) -> None:
+    def __init__(
+        self, kind: PoolKind = "process", workers: int | None = None, queue_limit: int = 32, nice: int = 0
+    ) -> None:
         self.kind: PoolKind = kind
         self.workers = workers or default_workers()
         self.queue_limit = queue_limit
+        self.nice = nice  # worker processes only: threads share the owner's priority
         self._pending = 0
         self._executor = self._new_executor()
 
     def _new_executor(self) -> Executor:
         if self.kind == "thread":
             return ThreadPoolExecutor(self.workers, thread_name_prefix="face", initializer=_init_worker)
-        return process_executor(self.workers, _init_worker)
+        return process_executor(self.workers, _init_worker, (self.nice,))
 
     @property
     def pending(self) -> int:
