@@ -64,6 +64,10 @@ def test_every_worker_process_ends_with_the_bot(api: FakeBotAPI, tmp_path, how: 
         assert len(family["workers"]) == FACE_WORKERS + DRAW_WORKERS, family
         assert len(family["tracker"]) == 1, family
         assert family["other"] == [], family
+        # the face workers yield to the bot and its draw worker (LOOKALIKE_FACE_NICE, default 10)
+        base = psutil.Process(bot.process.pid).nice()
+        niceness = sorted(p.nice() - base for p in family["workers"])
+        assert niceness == [0] * DRAW_WORKERS + [10] * FACE_WORKERS
         everyone = [p for role in family.values() for p in role]
         if how == "sigkill":
             bot.kill()
