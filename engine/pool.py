@@ -104,9 +104,9 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
     its priority by `nice` (so the owner's event loop and the drawing of finished answers go first)."""
     if owner is not None:
         watch_owner(owner)
-        if nice:
-            os.nice(nice)
     _worker.models = FaceModels()
+    if owner is not None and nice:  # after loading the models: start-up is not slowed on a busy machine
+        os.nice(nice)
 
 
 def _analyze(data: bytes, max_faces: int) -> Analysis:
