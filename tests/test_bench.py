@@ -19,14 +19,14 @@ REQUIRED = {
 }
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)  # measured: 59 s at load 5-7; bursts and bot starts stretch on a busy machine
 def test_quick_bench_prints_every_required_key_as_json() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json"],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=570,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
