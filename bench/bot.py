@@ -6,7 +6,13 @@ wakes), then keeps `2 × workers` selfies from distinct users in flight until `p
 timing each from the moment its update is queued to the moment the collage arrives. It does this once
 with the process pool (the default) and once with the thread pool, so their lag can be compared in one run.
 
+Then a burst on the same bot: `BURST_USERS` users send a small selfie at once (and someone sends /start
+in the middle of it). Its figures: the first answer (from the burst's first update), the median and p95
+of each user's wait (from their own update), and the /start's wait. Before the draw pool, a burst's
+first collage left only after every photo of the burst had been analysed.
+
     uv run python bench/bot.py --photos 40
+    uv run python bench/bot.py --photos 40 --draw thread   # drawing in a thread instead of a process
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,9 +33,18 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from engine.pool import default_workers  # noqa: E402
-from tests.botapi import User  # noqa: E402
+from tests.botapi import FakeBotAPI, User  # noqa: E402
 from tests.botapi.harness import RunningBot, start_api  # noqa: E402
-from tests.paths import manifest  # noqa: E402
+from tests.paths import manifest, photo  # noqa: E402
+
+BURST_USERS = 20
+# The four smallest single-person shared photos (240p to 630x374): selfies as a phone's chat sends them
+BURST_SELFIES = (
+    "barack_obama/obama_small.jpg",
+    "barack_obama/obama-240p.jpg",
+    "alex_lacamoire/alex-lacamoire.png",
+    "kit_harington/kit_harington_john2.jpeg",
+)
 
 
 def _selfies() -> list[bytes]:
@@ -36,9 +52,58 @@ def _selfies() -> list[bytes]:
     return [path.read_bytes() for path, identity in manifest() if identity != "multiple"]
 
 
-def run_once(photos: int, pool: str) -> dict:
-    """Saturate one bot with `photos` selfies; its latency median and event-loop lag."""
+def _percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of `samples` (fraction in 0..1)."""
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))]
+
+
+def burst(api: FakeBotAPI, users: Iterator[User], photos: list[bytes], count: int = BURST_USERS) -> dict:
+    """`count` users send a selfie at once, /start comes in the middle; seconds until the answers."""
+    senders = [next(users) for _ in range(count)]
+    greeter = next(users)
+    mark = len(api.sent)
+    queued: dict[int, float] = {}
+    began = time.perf_counter()
+    for n, user in enumerate(senders):
+        api.send_photo(user, photos[n % len(photos)])
+        queued[user.id] = time.perf_counter()
+        if n == count // 2:
+            api.send_text(greeter, "/start")
+            queued[greeter.id] = time.perf_counter()
+    arrived = _arrivals(api, set(queued), mark)
+    waits = [arrived[u.id] - queued[u.id] for u in senders]
+    return {
+        "users": count,
+        "queued_in_s": round(max(queued.values()) - began, 3),
+        "first_s": round(min(arrived[u.id] for u in senders) - began, 3),
+        "p50_s": round(statistics.median(waits), 3),
+        "p95_s": round(_percentile(waits, 0.95), 3),
+        "max_s": round(max(waits), 3),
+        "start_s": round(arrived[greeter.id] - queued[greeter.id], 3),
+    }
+
+
+def _arrivals(api: FakeBotAPI, chats: set[int], mark: int) -> dict[int, float]:
+    """When (perf_counter) each chat's first answer after `mark` arrived; collages for selfies expected."""
+    arrived: dict[int, float] = {}
+    while len(arrived) < len(chats):
+        answers = api.wait_for_sent_sync(
+            lambda e: e["chat_id"] in chats, start=mark, count=len(arrived) + 1, timeout=300
+        )
+        now = time.perf_counter()
+        for entry in answers:
+            if entry["chat_id"] not in arrived:
+                if entry["method"] != "sendPhoto" and entry["text"] and "Hi " not in entry["text"]:
+                    raise RuntimeError(f"a burst selfie was not answered with a collage: {entry['text']}")
+                arrived[entry["chat_id"]] = now
+    return arrived
+
+
+def run_once(photos: int, pool: str, draw: str = "process") -> dict:
+    """Saturate one bot with `photos` selfies (latency median, event-loop lag), then give it a burst."""
     selfies = _selfies()
+    small = [photo(relative) for relative in BURST_SELFIES]
     in_flight = 2 * default_workers()
     api = start_api()
     with tempfile.TemporaryDirectory(prefix="lookalike-bench-bot-") as folder:
@@ -48,6 +113,7 @@ def run_once(photos: int, pool: str) -> dict:
             Path(folder) / "gallery.sqlite",
             env={
                 "LOOKALIKE_POOL": pool,
+                "LOOKALIKE_DRAW_POOL": draw,
                 "LOOKALIKE_LAG_REPORT": str(report),
                 "LOOKALIKE_QUEUE_LIMIT": "1000",
             },
@@ -69,6 +135,7 @@ def run_once(photos: int, pool: str) -> dict:
             with ThreadPoolExecutor(in_flight) as executor:
                 latencies = list(executor.map(one, range(photos)))
             elapsed = time.perf_counter() - began
+            sudden = burst(api, users, small)
         finally:
             status = bot.stop()
             api.stop_thread()
@@ -77,6 +144,7 @@ def run_once(photos: int, pool: str) -> dict:
         lag = json.loads(report.read_text())
     return {
         "pool": pool,
+        "draw": draw,
         "photos": photos,
         "in_flight": in_flight,
         "p50_s": round(statistics.median(latencies), 3),
@@ -84,21 +152,35 @@ def run_once(photos: int, pool: str) -> dict:
         "loop_lag_p99_ms": round(lag["p99_ms"], 2),
         "loop_lag_p50_ms": round(lag["p50_ms"], 2),
         "loop_lag_max_ms": round(lag["max_ms"], 2),
+        "burst": sudden,
     }
 
 
-def measure_bot(photos: int) -> dict:
-    """The bench's "bot" section: the default (process pool) figures, with the thread pool beside them."""
-    process = run_once(photos, "process")
-    thread = run_once(photos, "thread")
+def measure_bot(photos: int, draw: str = "process") -> dict:
+    """The bench's "bot" section: the default (process pool) figures, with the thread pool beside them,
+    and each one's burst."""
+    process = run_once(photos, "process", draw)
+    thread = run_once(photos, "thread", draw)
+    burst_p, burst_t = process["burst"], thread["burst"]
     return {
         "photos": photos,
+        "draw": draw,
         "loop_lag_p99_ms": process["loop_lag_p99_ms"],
         "p50_s": process["p50_s"],
         "per_s": process["per_s"],
+        "burst_users": burst_p["users"],
+        "burst_first_s": burst_p["first_s"],
+        "burst_p50_s": burst_p["p50_s"],
+        "burst_p95_s": burst_p["p95_s"],
+        "burst_max_s": burst_p["max_s"],
+        "burst_start_s": burst_p["start_s"],
+        "burst_queued_in_s": burst_p["queued_in_s"],
         "thread_loop_lag_p99_ms": thread["loop_lag_p99_ms"],
         "thread_p50_s": thread["p50_s"],
         "thread_per_s": thread["per_s"],
+        "thread_burst_first_s": burst_t["first_s"],
+        "thread_burst_p50_s": burst_t["p50_s"],
+        "thread_burst_p95_s": burst_t["p95_s"],
     }
 
 
@@ -107,8 +189,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument(
+        "--draw", choices=("process", "thread"), default="process", help="the draw pool's kind"
+    )
     args = parser.parse_args()
-    print(json.dumps(measure_bot(args.photos)))
+    print(json.dumps(measure_bot(args.photos, args.draw)))
 
 
 if __name__ == "__main__":

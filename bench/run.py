@@ -10,7 +10,9 @@ Progress and results go to stderr; with --json the last line of stdout is one JS
   vectors, and the notebook's `sorted(dict.items(), key=norm)` at 100k.
 - pipeline: photos per second through `FacePool` (processes, one per core) against the notebook's
   `face_recognition` loop on one core, over the shared test photos, with the faces each one finds.
-- bot: `bench/bot.py: measure_bot(photos)` when that module exists, else null.
+- bot: `bench/bot.py: measure_bot(photos)`: the whole bot kept saturated (latency median, event-loop lag),
+  then a burst of 20 users at once: its first answer, median and p95 (`burst_first_s`, `burst_p50_s`,
+  `burst_p95_s`); process pool and thread pool side by side.
 - cluster: `bench/cluster.py`: the same photos through a Dask cluster on 127.0.0.1 (a scheduler, then one
   and two worker nodes) beside the local pool: per-photo overhead and photos/s. Full runs only (starting
   the nodes takes a minute or two here): null with --quick.

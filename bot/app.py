@@ -35,7 +35,7 @@ from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
-from engine.pool import FacePool
+from engine.pool import DrawPool, FacePool
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is 
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+# What the draw workers import at start: the drawing functions' module (and with it the collage code).
+DRAW_MODULES = ("bot.render",)
 
 
 class StartupError(Exception):
@@ -220,24 +222,30 @@ async def register_commands(application: Application, admin_ids: frozenset[int])
 
 
 async def on_startup(application: Application) -> None:
-    """Open the gallery (checked), the demo gallery and the face pool; resume unanswered selfies."""
+    """Open the gallery (checked), the demo gallery, the face and draw pools; resume unanswered selfies."""
     settings: Settings = application.bot_data["settings"]
     gallery = await Gallery.open(settings.lookalike_db or default_db_path())
     if not await gallery.integrity_ok():
         await gallery.close()
         raise StartupError(f"the gallery {gallery.path} failed SQLite's integrity check; restore a backup")
     demo = await open_demo_gallery()
+    draw = DrawPool(settings.lookalike_draw_pool, settings.lookalike_draw_workers, preload=DRAW_MODULES)
+    warming = asyncio.create_task(asyncio.to_thread(draw.warm_up))  # beside the face pool's start
     try:
         pool = await open_face_pool(settings)
     except StartupError:
+        await warming
+        await asyncio.to_thread(draw.close)
         await demo.close()
         await gallery.close()
         raise
+    await warming
     svc = Services(
         settings=settings,
         gallery=gallery,
         demo=demo,
         pool=pool,
+        draw=draw,
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
     )
@@ -258,14 +266,25 @@ async def on_startup(application: Application) -> None:
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, gallery %s (%s celebrities, %s photos), %s, %s photos in flight (limit %s)",
+        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s)",
         application.bot.username,
-        gallery.path,
-        gallery.celebrity_count,
-        gallery.photo_count,
+        describe_gallery(gallery, demo),
         describe_pool(pool),
+        draw.workers,
+        draw.kind,
         svc.admission.in_flight,
         svc.admission.limit,
+    )
+
+
+def describe_gallery(gallery: Gallery, demo: Gallery) -> str:
+    """The gallery that answers, for the start-up line: the real one, or the demo one and how to fill it."""
+    if gallery.photo_count:
+        return f"gallery {gallery.path} ({gallery.celebrity_count} celebrities, {gallery.photo_count} photos)"
+    return (
+        f"gallery {gallery.path} is empty, so the DEMO gallery answers "
+        f"({demo.celebrity_count} celebrities, {demo.photo_count} photos); add celebrities with "
+        "/add NAME (an admin's photo caption), /import (a zip) or `lookalike import DIR`"
     )
 
 
@@ -289,6 +308,7 @@ async def open_face_pool(settings: Settings) -> FacePool | ClusterPool:
             settings.lookalike_pool,
             settings.lookalike_workers,
             settings.lookalike_queue_limit or DEFAULT_QUEUE_LIMIT,
+            nice=settings.lookalike_face_nice,
         )
         await asyncio.to_thread(pool.warm_up)
         return pool
@@ -351,9 +371,9 @@ async def on_shutdown(application: Application) -> None:
     if web_app is not None:
         await web_app.stop()
     if svc.pool.kind == "cluster":
-        await svc.pool.close()  # type: ignore[misc]
+        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))  # type: ignore[arg-type]
     else:
-        await asyncio.to_thread(svc.pool.close)
+        await asyncio.gather(asyncio.to_thread(svc.pool.close), asyncio.to_thread(svc.draw.close))
     if svc.refitter is not None:
         await svc.refitter.close()
     await svc.demo.close()

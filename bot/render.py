@@ -68,8 +68,8 @@ class Card:
         return Tile(face_image(self.jpeg), self.name, self.distance, self.similarity, self.rank)
 
 
-# Runs a drawing function somewhere off the event loop: asyncio.to_thread, or the bot's FacePool.run (a
-# process: drawing holds the GIL for part of its time, which would stall the bot's loop in a thread).
+# Runs a drawing function somewhere off the event loop: asyncio.to_thread (the CLI), or the bot's
+# DrawPool.run (its own small pool, so a collage never waits behind other photos' analyses).
 Draw = Callable[..., Awaitable[bytes]]
 
 

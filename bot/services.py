@@ -1,4 +1,4 @@
-"""What the handlers share: the gallery, the face pool, the job table, admission control.
+"""What the handlers share: the gallery, the face pool, the draw pool, the job table, admission control.
 
 Built once in `post_init`, kept in `application.bot_data`, closed in `post_shutdown`.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from telegram.ext import CallbackContext
 
 from bot.settings import Settings
-from engine.pool import FacePool
+from engine.pool import DrawPool, FacePool
 from store.calibrate import Refitter
 from store.gallery import Gallery
 from store.jobs import Jobs
@@ -82,7 +82,8 @@ class Services:
     settings: Settings
     gallery: Gallery
     demo: Gallery
-    pool: FacePool | ClusterPool
+    pool: FacePool | ClusterPool  # analyses: the local pool or a Dask cluster, one interface
+    draw: DrawPool  # collages, boards and pairs: never queued behind analyses
     jobs: Jobs
     admission: Admission
     albums: dict[str, list] = field(default_factory=dict)

@@ -74,6 +74,9 @@ class Settings(ClusterSettings):
     lookalike_workers: int | None = Field(default=None, ge=1, le=64)
     # None: 32 with the local pool; with a cluster, 16 per worker connected (16 while none is)
     lookalike_queue_limit: int | None = Field(default=None, ge=1, le=10_000)
+    lookalike_draw_pool: Literal["process", "thread"] = "process"
+    lookalike_draw_workers: int = Field(default=1, ge=1, le=16)
+    lookalike_face_nice: int = Field(default=10, ge=0, le=19)
     game_round_seconds: int = Field(default=120, ge=5, le=86_400)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"

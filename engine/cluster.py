@@ -401,13 +401,6 @@ class ClusterPool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._connected.wait(), WATCH_INTERVAL)
 
-    async def run(self, func: Callable[..., T], *args: object) -> T:
-        """Run a function locally off the event loop (collage drawing stays with the bot, beside the gallery).
-
-        A minimal stand-in: drawing in a small local pool of its own belongs to `Services`.
-        """
-        return await asyncio.to_thread(func, *args)
-
 
 @dataclass(frozen=True)
 class _Lost:

@@ -4,17 +4,29 @@ Two kinds behind one interface. dlib's encoder holds the GIL (two threads encode
 keep the event loop waiting; processes give every core to dlib and leave the loop free, at the cost of
 pickling the photo bytes. Processes are the default (bench/run.py measures event-loop lag with both).
 A bounded queue: past `queue_limit` photos waiting or in work, `submit` refuses at once with `Busy`.
+
+`DrawPool` is a second, small pool for drawing (collages, game boards, twin pairs), so that an answer
+whose analysis is done never waits behind other photos' analyses in the face pool's first-in-first-out
+queue.
+
+Worker processes die with their owner however it dies (SIGKILL, the OOM killer): each one watches the
+owner's pid (a pidfd) from a daemon thread and exits when it goes. Once the workers are gone, the
+forkserver and multiprocessing's resource tracker see their pipes close and exit by themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 import os
+import select
 import signal
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Literal, TypeVar
@@ -37,14 +49,69 @@ class WorkerCrashed(Exception):
 
 _worker = threading.local()
 
+# After a crash the resource tracker outlives the workers by a moment, unlinks the semaphores they leaked
+# (what it is for) and warns about each kind on its stderr: the bot's log. Expected then, so not said.
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
-def _init_worker() -> None:
-    """Load the models once per worker (process, or thread)."""
+
+def _exit_when_gone(owner: int) -> None:
+    """Block until process `owner` has ended, then end this process at once (no cleanup to wait for)."""
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): poll instead
+        while _alive(owner):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([fd], [], [])  # readable once the process has ended
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user (the pid was reused)
+        return True
+    return True
+
+
+def watch_owner(owner: int) -> None:
+    """In a worker process: exit as soon as process `owner` ends. A no-op in the owner itself (threads)."""
+    if owner == os.getpid():
+        return
+    threading.Thread(target=_exit_when_gone, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def process_executor(
+    workers: int, initializer: Callable[..., None], initargs: tuple = ()
+) -> ProcessPoolExecutor:
+    """A forkserver process pool whose workers run `initializer(owner_pid, *initargs)` and die with us.
+
+    forkserver: workers never inherit the bot's threads (aiosqlite, httpx) through fork.
+    """
+    if _QUIET_TRACKER not in sys.warnoptions:  # passed on to the resource tracker when it is spawned
+        sys.warnoptions.append(_QUIET_TRACKER)
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=initializer, initargs=(os.getpid(), *initargs)
+    )
+
+
+def _init_worker(owner: int | None = None, nice: int = 0) -> None:
+    """Load the models once per worker (process, or thread); a process also watches its owner and lowers
+    its priority by `nice` (so the owner's event loop and the drawing of finished answers go first)."""
+    if owner is not None:
+        watch_owner(owner)
     if threading.current_thread() is threading.main_thread():  # a worker process
         # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops, and a
         # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker.models = FaceModels()
+    if owner is not None and nice:  # after loading the models: start-up is not slowed on a busy machine
+        os.nice(nice)
 
 
 def _analyze(data: bytes, max_faces: int) -> Analysis:
@@ -63,19 +130,20 @@ def default_workers() -> int:
 class FacePool:
     """`await pool.analyze(photo_bytes)` → `Analysis`, run in a worker; raises `Busy` past the queue limit."""
 
-    def __init__(self, kind: PoolKind = "process", workers: int | None = None, queue_limit: int = 32) -> None:
+    def __init__(
+        self, kind: PoolKind = "process", workers: int | None = None, queue_limit: int = 32, nice: int = 0
+    ) -> None:
         self.kind: PoolKind = kind
         self.workers = workers or default_workers()
         self.queue_limit = queue_limit
+        self.nice = nice  # worker processes only: threads share the owner's priority
         self._pending = 0
         self._executor = self._new_executor()
 
     def _new_executor(self) -> Executor:
         if self.kind == "thread":
             return ThreadPoolExecutor(self.workers, thread_name_prefix="face", initializer=_init_worker)
-        # forkserver: workers never inherit the bot's threads (aiosqlite, httpx) through fork.
-        context = multiprocessing.get_context("forkserver")
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+        return process_executor(self.workers, _init_worker, (self.nice,))
 
     @property
     def pending(self) -> int:
@@ -102,15 +170,6 @@ class FacePool:
         finally:
             self._pending -= 1
 
-    async def run(self, func: Callable[..., T], *args: object) -> T:
-        """Run any picklable function in a worker (drawing collages: CPU work kept off the event loop)."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, func, *args)
-        except BrokenProcessPool as exc:
-            self._restart()
-            raise WorkerCrashed("a worker died") from exc
-
     def _restart(self) -> None:
         """Replace a broken process pool (a worker was killed or crashed inside dlib)."""
         broken = self._executor
@@ -127,3 +186,57 @@ class FacePool:
 def _noop() -> None:
     if getattr(_worker, "models", None) is None:
         _init_worker()
+
+
+def _init_drawer(owner: int, modules: Sequence[str]) -> None:
+    """A draw worker: watch the owner, import what the drawing functions need before the first one."""
+    watch_owner(owner)
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _ready() -> None:
+    """Nothing: a task that makes a worker start (and run its initializer)."""
+
+
+class DrawPool:
+    """`await draw.run(func, *args)`: a picklable drawing function run in a small pool of its own.
+
+    Separate from the face pool so that a collage is drawn as soon as its analysis is done rather than
+    after every photo queued before it. `preload` names modules each worker imports at start (the
+    drawing functions' own), so the first drawing does not pay for them.
+    """
+
+    def __init__(self, kind: PoolKind = "process", workers: int = 1, preload: Sequence[str] = ()) -> None:
+        self.kind: PoolKind = kind
+        self.workers = workers
+        self.preload = tuple(preload)
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if self.kind == "thread":
+            return ThreadPoolExecutor(self.workers, thread_name_prefix="draw")
+        return process_executor(self.workers, _init_drawer, (self.preload,))
+
+    def warm_up(self) -> None:
+        """Start the workers now (and import `preload` in them) rather than on the first drawing."""
+        futures = [self._executor.submit(_ready) for _ in range(self.workers)]
+        for future in futures:
+            future.result()
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """`func(*args)` in a worker; raises WorkerCrashed (and restarts the pool) if the worker died."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, func, *args)
+        except BrokenProcessPool as exc:
+            broken = self._executor
+            if getattr(broken, "_broken", False):  # not yet replaced by another drawing that failed with it
+                log.warning("a draw worker died; restarting its pool")
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            raise WorkerCrashed("a draw worker died") from exc
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers; with wait=False, queued drawings are dropped."""
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)

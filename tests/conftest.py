@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
+import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -8,6 +12,29 @@ from engine.faces import FaceModels
 from tests.botapi import FakeBotAPI
 from tests.botapi.harness import start_api
 from tests.paths import FACES_DIR
+from tests.processes import descendants, describe, marked_processes, still_running
+
+# Every process this run starts inherits this variable (the bot's workers through the bot), so whatever
+# is left at the end can be found however it was orphaned. Not LOOKALIKE_*: the harness drops those.
+RUN_MARK = "TESTRUN_MARK"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_running() -> Iterator[None]:
+    """Fail the run if any process it started outlives it (set up first, so torn down last)."""
+    mark = uuid.uuid4().hex
+    os.environ[RUN_MARK] = mark
+    yield
+    # multiprocessing's helpers in this process (the pool tests' forkserver and resource tracker) would
+    # end when pytest exits; stop them now so that anything still there is a real leftover.
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    multiprocessing.resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
+    me = os.getpid()
+    left = still_running(descendants(me) + marked_processes(RUN_MARK, mark, exclude=[me]), timeout=15)
+    if left:
+        pytest.fail(
+            "processes left running by the tests:\n" + "\n".join(describe(p) for p in left), pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,20 @@ from tests.paths import REPO
 REQUIRED = {
     "ranking": {"n", "ms", "stream_ms", "faiss_flat_ms", "ms_100k", "seed_sort_ms_100k"},
     "pipeline": {"photos", "workers", "project_per_s", "seed_1core_per_s"},
-    "bot": {"photos", "loop_lag_p99_ms", "p50_s"},
+    "bot": {"photos", "loop_lag_p99_ms", "p50_s", "burst_first_s", "burst_p50_s", "burst_p95_s"},
     "startup": {"s_100k", "rss_mb_1m"},
     "ratios": {"rank_vs_stream", "rank_vs_faiss", "seed_sort_vs_rank_100k", "project_vs_seed"},
 }
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)  # measured: 59 s at load 5-7; bursts and bot starts stretch on a busy machine
 def test_quick_bench_prints_every_required_key_as_json() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json"],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=570,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -38,3 +38,6 @@ def test_quick_bench_prints_every_required_key_as_json() -> None:
     assert pipeline["photos"] >= 1 and pipeline["project_per_s"] > 0 and pipeline["seed_1core_per_s"] > 0
     assert report["startup"]["s_100k"] > 0 and report["startup"]["rss_mb_1m"] is None  # skipped in quick
     assert isinstance(report["ratios"]["rank_vs_stream_ok"], bool)
+    bot = report["bot"]
+    assert bot["burst_users"] == 20 and bot["burst_first_s"] > 0
+    assert bot["burst_p50_s"] <= bot["burst_p95_s"] <= bot["burst_max_s"]

@@ -34,6 +34,13 @@ def bot(api: FakeBotAPI, tmp_path_factory) -> Iterator[RunningBot]:
     assert running.stop() == 0
 
 
+def test_the_start_up_line_says_the_demo_gallery_answers_and_how_to_add_celebrities(bot) -> None:
+    ready = next(line for line in bot.log.splitlines() if " ready: " in line)
+    assert "is empty, so the DEMO gallery answers (6 celebrities, 8 photos)" in ready
+    assert "/add NAME" in ready and "lookalike import DIR" in ready
+    assert "0 celebrities" not in ready
+
+
 def test_a_selfie_gets_a_collage_with_the_top_five_in_the_caption(api, bot) -> None:
     ann = User(1, "Ann")
     reply = next_message(api, 1, lambda: api.send_photo(ann, photo("barack_obama/test_obama1.jpg")))

@@ -8,7 +8,7 @@ import pytest
 
 from engine.faces import FaceModels
 from engine.images import ImageError
-from engine.pool import Busy, FacePool, WorkerCrashed
+from engine.pool import Busy, DrawPool, FacePool, WorkerCrashed
 from engine.ranking import distance_between
 from tests.paths import face
 
@@ -60,3 +60,20 @@ async def test_a_killed_worker_fails_one_photo_and_the_pool_recovers() -> None:
         assert len(again.faces) == 1
     finally:
         pool.close()
+
+
+async def test_drawings_run_in_a_process_of_their_own_and_survive_a_killed_worker() -> None:
+    faces, draw = FacePool("process", workers=1), DrawPool("process", workers=1, preload=["bot.render"])
+    try:
+        faces.warm_up()
+        draw.warm_up()
+        drawer = await draw.run(os.getpid)
+        face_workers = set(faces._executor._processes)  # type: ignore[attr-defined]
+        assert drawer != os.getpid() and drawer not in face_workers
+        os.kill(drawer, signal.SIGKILL)
+        with pytest.raises(WorkerCrashed):
+            await draw.run(os.getpid)
+        assert await draw.run(os.getpid) not in {drawer, os.getpid()}  # a new worker took over
+    finally:
+        faces.close()
+        draw.close()

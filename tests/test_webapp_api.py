@@ -22,7 +22,7 @@ from bot.webapp.initdata import sign
 from bot.webapp.runner import WebApp
 from bot.webapp.server import create_app
 from engine.faces import Face
-from engine.pool import FacePool
+from engine.pool import DrawPool, FacePool
 from store.gallery import Gallery
 from store.jobs import Jobs
 from tests.botapi.harness import TOKEN
@@ -64,7 +64,7 @@ async def services(tmp_path) -> AsyncIterator[Services]:
         await gallery.add_face(name, Face((0, 90, 90, 0), vector, b"\xff\xd8jpeg"), f"h{i}")
     settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN_ID}))  # type: ignore[call-arg]
     pool = FacePool("thread", 1)
-    yield Services(settings, gallery, gallery, pool, Jobs(gallery), Admission(8))
+    yield Services(settings, gallery, gallery, pool, DrawPool("thread", 1), Jobs(gallery), Admission(8))
     pool.close()
     await gallery.close()
 

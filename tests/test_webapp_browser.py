@@ -28,7 +28,7 @@ from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import sign
 from bot.webapp.runner import WebApp
 from engine.faces import FaceModels
-from engine.pool import FacePool
+from engine.pool import DrawPool, FacePool
 from store.gallery import Credit, Gallery, content_hash
 from store.jobs import Jobs
 from tests.botapi import FakeBotAPI, User, group
@@ -353,7 +353,9 @@ class AuditedApp(threading.Thread):
         settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN.id}))  # type: ignore[call-arg]
         pool = FacePool("thread", 1)
         async with await Gallery.open(self.db) as gallery:
-            svc = Services(settings, gallery, gallery, pool, Jobs(gallery), Admission(8))
+            svc = Services(
+                settings, gallery, gallery, pool, DrawPool("thread", 1), Jobs(gallery), Admission(8)
+            )
             web_app = await WebApp.start(svc, "127.0.0.1", self.port, Extensions(audit=UnkeptPhotos(gallery)))
             self.ready.set()
             await self._quit.wait()

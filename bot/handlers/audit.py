@@ -43,7 +43,7 @@ async def on_audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None
     text = CollageText(title=t.audit_title, you="", distance=t.distance, similarity=t.similarity)
-    image = await svc.pool.run(draw_pairs, pairs, text)
+    image = await svc.draw.run(draw_pairs, pairs, text)
     await with_retries(
         lambda: context.bot.send_photo(
             message.chat_id, image, caption=caption[:1024], reply_parameters=reply_to(message.message_id)

@@ -328,7 +328,7 @@ async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None
         Card(live.faces.get(p.entry.user_id), p.entry.player, None, p.entry.similarity, p.rank)
         for p in placed
     ]
-    board = await services(context).pool.run(draw_board, target, cards, board_text(t, round_.celebrity))
+    board = await services(context).draw.run(draw_board, target, cards, board_text(t, round_.celebrity))
     await with_retries(
         lambda: context.bot.send_photo(
             chat_id, board, caption=caption, reply_parameters=reply_to(round_.message_id)
@@ -461,7 +461,7 @@ async def _send_pairs(
         for s, d, i, j in pairs
     ]
     text = CollageText(title=t.twins_title, you="", distance=t.distance, similarity=t.similarity)
-    picture = await services(context).pool.run(draw_pairs, cards, text)
+    picture = await services(context).draw.run(draw_pairs, cards, text)
     best_s, _, best_i, best_j = pairs[0]
     lines = [t.twins_caption.format(a=labels[best_i], b=labels[best_j], similarity=best_s), ""]
     lines += [t.twins_line.format(a=labels[i], b=labels[j], similarity=s) for s, _, i, j in pairs]

@@ -96,7 +96,7 @@ async def _ranked_answer(
         return Answer(t.empty_gallery)
     ranking = gallery.rank(embedding, TOP)
     footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
-    collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.pool.run)
+    collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.draw.run)
     lines = [head]
     lines += [
         t.result_line.format(rank=rank, name=m.name, similarity=m.similarity)

@@ -30,7 +30,7 @@ class RunningBot:
         *,
         admin_ids: str = "",
         env: dict[str, str] | None = None,
-        ready_timeout: float = 90.0,
+        ready_timeout: float = 300.0,  # measured: ~5 s idle, 145 s beside two busy loops at load 12
     ) -> None:
         self.api = api
         self.db = db
@@ -56,7 +56,11 @@ class RunningBot:
             stderr=subprocess.STDOUT,
             cwd=db.parent,
         )
-        self.wait_for_log(lambda text: " ready: " in text, ready_timeout)
+        try:
+            self.wait_for_log(lambda text: " ready: " in text, ready_timeout)
+        except BaseException:  # never left running by a start that failed or took too long
+            self.kill()
+            raise
 
     @property
     def log(self) -> str:
@@ -83,7 +87,8 @@ class RunningBot:
 
     def kill(self) -> None:
         """SIGKILL: a crash, no cleanup at all."""
-        self.process.kill()
+        if self.process.poll() is None:
+            self.process.kill()
         self.process.wait(30)
         self._log.close()
 

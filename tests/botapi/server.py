@@ -1196,6 +1196,11 @@ class FakeBotAPI:
     # ---- user side: inspection
 
     @property
+    def last_update_id(self) -> int:
+        """The id of the latest update made on the user side (so a test can wait for its confirmation)."""
+        return self._next_update_id - 1
+
+    @property
     def pending_updates(self) -> list[JSONDict]:
         """Updates not yet confirmed by the bot."""
         return list(self._updates)
