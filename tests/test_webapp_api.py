@@ -30,6 +30,7 @@ from store.gallery import Gallery
 from store.jobs import Jobs
 from tests.botapi.harness import TOKEN
 from tests.paths import face
+from tests.wikimedia import WikimediaStandIn, korean_gallery
 
 ADMIN_ID = 900
 
@@ -183,3 +184,17 @@ def test_answers_are_counted_per_hour_over_the_last_day() -> None:
     hours = log.per_hour(now)
     assert len(hours) == 24 and hours[-1] == (1_000 * 3600, 2)
     assert [count for _, count in hours] == [1] + [0] * 21 + [1, 2]  # older than a day: gone
+
+
+async def test_one_app_build_at_a_time_and_the_bots_stop_ends_it(services, monkeypatch) -> None:
+    with WikimediaStandIn() as wm:
+        for key, value in korean_gallery(wm).env.items():
+            monkeypatch.setenv(key, value)
+        builder = extensions_for(services).wikidata
+        assert builder is not None
+        assert await builder.start(["Q1399"]) is True
+        assert await builder.start(["Q76"]) is False  # the first one is still running
+        await Extensions(wikidata=builder).close()
+    progress = builder.progress()
+    assert progress is not None and (progress.state, progress.detail) == ("failed", "stopped with the bot")
+    assert not [r for r in wm.requests("wbgetentities") if "Q76" in r.query.get("ids", "")]

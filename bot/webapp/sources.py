@@ -173,6 +173,8 @@ class AppWikidataBuild:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._progress is not None and self._progress.state == "running":
+            self._update(state="failed", detail="stopped with the bot")
 
 
 def extensions_for(svc: Services) -> Extensions:
