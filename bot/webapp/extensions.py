@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 class Suspect:
     """One audit finding. `wrong_photo`: `photo_id` of `name` looks like someone else (`other_name`, or
     unlike `name`'s other photos when None). `two_names`: `name` and `other_name` look like one person
-    (`photo_id` is the closest pair's photo of `name`). `distance` is what made it suspect."""
+    (`photo_id` and `other_photo_id`: a photo of each). `distance` is what made it suspect."""
 
     kind: Literal["wrong_photo", "two_names"]
     name: str

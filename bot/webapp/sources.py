@@ -87,11 +87,12 @@ class GalleryCalibration:
         )
 
     async def _distances(self) -> tuple[list[float], list[float]]:
-        """The sampled distances, measured again only after a refit or a change of the gallery's size."""
-        key = (id(self.gallery.calibration), self.gallery.photo_count)
-        if self._samples is None or self._samples[0] != key:
+        """The sampled distances, measured again only after a refit (the Refitter follows the gallery's
+        changes): not on every poll of the Status page while a build adds photos."""
+        calibration = self.gallery.calibration
+        if self._samples is None or self._samples[0] is not calibration:
             same, nearest = await asyncio.to_thread(distance_samples, self.gallery.index, SAMPLED_PHOTOS)
-            self._samples = (key, _thin(same), _thin(nearest))
+            self._samples = (calibration, _thin(same), _thin(nearest))
         return self._samples[1], self._samples[2]
 
 
