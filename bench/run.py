@@ -11,6 +11,9 @@ Progress and results go to stderr; with --json the last line of stdout is one JS
 - pipeline: photos per second through `FacePool` (processes, one per core) against the notebook's
   `face_recognition` loop on one core, over the shared test photos, with the faces each one finds.
 - bot: `bench/bot.py: measure_bot(photos)` when that module exists, else null.
+- cluster: `bench/cluster.py`: the same photos through a Dask cluster on 127.0.0.1 (a scheduler, then one
+  and two worker nodes) beside the local pool: per-photo overhead and photos/s. Full runs only (starting
+  the nodes takes a minute or two here): null with --quick.
 - startup: time from process start to gallery loaded and models ready at 100k photos; peak memory at 1M.
 - ratios: each figure against its anchor, with the goals and whether they are met.
 
@@ -495,6 +498,16 @@ def measure_bot_section(photos: int) -> dict | None:
     return result
 
 
+# Cluster
+
+
+def measure_cluster_section(paths: list[Path]) -> dict:
+    """bench/cluster.py's figures: the local pool beside a Dask cluster of one, then two, worker nodes."""
+    from bench.cluster import measure_cluster  # imports distributed
+
+    return measure_cluster(paths, quick=False)
+
+
 # Ratios
 
 
@@ -559,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     ranking["approximate"] = approximate_summary()
     gc.collect()
     pipeline = measure_pipeline(args.quick)
+    cluster = None if args.quick else measure_cluster_section(pipeline_photos(quick=False))
     startup = measure_startup(args.quick, shape, rng)
     errors: dict[str, str] = {}
     try:
@@ -572,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         "ranking": ranking,
         "pipeline": pipeline,
         "bot": bot,
+        "cluster": cluster,
         "startup": startup,
         "ratios": values,
         "machine": machine(load_start, openblas_coretype=os.environ.get("OPENBLAS_CORETYPE")),

@@ -12,6 +12,8 @@ should come closer together relative to different people — that makes a selfie
 leave-one-group-out top-1 (nearest-photo rule) stays. The cost is the time per photo (detection included)
 relative to "plain", measured in the same run (the issue allows at most 1.3x). Same-person distances here
 come from 5 people only: the figures say which way each technique goes, not by how much on a gallery.
+Gallery-side changes (ranking spaces fitted on the gallery, soft-min and hubness-reducing rules) are
+measured by bench/steadiness_space.py on the development embeddings: none of them was adopted either.
 A table goes to stderr and one JSON line to stdout.
 """
 

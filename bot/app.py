@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from telegram import (
     BotCommand,
@@ -32,7 +33,7 @@ from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import FacePool
@@ -41,6 +42,9 @@ from store.demo import open_demo_gallery
 from store.gallery import Gallery
 from store.games import Games
 from store.jobs import Jobs
+
+if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
+    from engine.cluster import ClusterPool
 
 log = logging.getLogger("bot")
 
@@ -224,15 +228,19 @@ async def on_startup(application: Application) -> None:
         await gallery.close()
         raise StartupError(f"the gallery {gallery.path} failed SQLite's integrity check; restore a backup")
     demo = await open_demo_gallery()
-    pool = FacePool(settings.lookalike_pool, settings.lookalike_workers, settings.lookalike_queue_limit)
-    await asyncio.to_thread(pool.warm_up)
+    try:
+        pool = await open_face_pool(settings)
+    except StartupError:
+        await demo.close()
+        await gallery.close()
+        raise
     svc = Services(
         settings=settings,
         gallery=gallery,
         demo=demo,
         pool=pool,
         jobs=Jobs(gallery),
-        admission=Admission(settings.lookalike_queue_limit),
+        admission=Admission(lambda: pool.queue_limit),
     )
     application.bot_data["services"] = svc
     application.bot_data["games"].store = Games(gallery)
@@ -251,13 +259,14 @@ async def on_startup(application: Application) -> None:
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, gallery %s (%s celebrities, %s photos), %s %s workers",
+        "ready: @%s, gallery %s (%s celebrities, %s photos), %s, %s photos in flight (limit %s)",
         application.bot.username,
         gallery.path,
         gallery.celebrity_count,
         gallery.photo_count,
-        pool.workers,
-        pool.kind,
+        describe_pool(pool),
+        svc.admission.in_flight,
+        svc.admission.limit,
     )
 
 
@@ -272,6 +281,41 @@ async def _start_web_app(application: Application, svc: Services) -> None:
         raise StartupError(
             f"the admin Mini App cannot listen on {settings.web_app_listen}:{settings.web_app_port}: {exc}"
         ) from None
+
+
+async def open_face_pool(settings: Settings) -> FacePool | ClusterPool:
+    """The local process pool, warmed up; or, with LOOKALIKE_CLUSTER, a client of that Dask cluster."""
+    if not settings.lookalike_cluster:
+        pool = FacePool(
+            settings.lookalike_pool,
+            settings.lookalike_workers,
+            settings.lookalike_queue_limit or DEFAULT_QUEUE_LIMIT,
+        )
+        await asyncio.to_thread(pool.warm_up)
+        return pool
+    from engine.cluster import ClusterPool, TLSFiles, cluster_security  # imports distributed
+
+    tls = settings.cluster_tls
+    cluster = ClusterPool(
+        settings.lookalike_cluster,
+        cluster_security(TLSFiles(*tls) if tls else None),
+        queue_limit=settings.lookalike_queue_limit,
+        wait=settings.lookalike_cluster_wait,
+    )
+    try:
+        await cluster.start()
+    except (OSError, TimeoutError) as exc:
+        raise StartupError(
+            f"cannot reach the cluster scheduler at {settings.lookalike_cluster}: {exc}"
+        ) from None
+    return cluster
+
+
+def describe_pool(pool: FacePool | ClusterPool) -> str:
+    """For the start-up log: how many workers of which kind (and where, for a cluster)."""
+    if pool.kind == "cluster":
+        return f"{pool.workers} cluster workers at {pool.address}"  # type: ignore[union-attr]
+    return f"{pool.workers} {pool.kind} workers"
 
 
 def _stop_on_signals(application: Application) -> None:
@@ -307,7 +351,10 @@ async def on_shutdown(application: Application) -> None:
     web_app: WebApp | None = application.bot_data.get("web_app")
     if web_app is not None:
         await web_app.stop()
-    await asyncio.to_thread(svc.pool.close)
+    if svc.pool.kind == "cluster":
+        await svc.pool.close()  # type: ignore[misc]
+    else:
+        await asyncio.to_thread(svc.pool.close)
     if svc.refitter is not None:
         await svc.refitter.close()
     await svc.demo.close()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cluster_commands import add_cluster_commands
 from bot.console import CliError, default_db_path
 
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
+    add_cluster_commands(commands)
     return parser
 
 
@@ -133,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.app import run
 
         return run()
+    if args.command in ("scheduler", "worker"):
+        from bot.cluster_commands import run_cluster_command
+
+        return run_cluster_command(args)
     from bot import commands
 
     db = Path(args.db) if args.db else default_db_path()

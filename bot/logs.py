@@ -43,12 +43,14 @@ class OneLineFormatter(logging.Formatter):
         self.verbose = verbose
 
     def format(self, record: logging.LogRecord) -> str:
-        exc_text = record.exc_text
-        record.exc_text = None
+        exc_text, exc_info = record.exc_text, record.exc_info
+        if exc_info and exc_info[1] is not None and not exc_text:  # no RedactToken filter rendered it
+            exc_text = self.formatException(exc_info)
+        record.exc_text, record.exc_info = None, None
         try:
             line = super().format(record)
         finally:
-            record.exc_text = exc_text
+            record.exc_text, record.exc_info = exc_text, exc_info
         if exc_text:
             if self.verbose:
                 return f"{line}\n{exc_text}"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from telegram.ext import CallbackContext
 
@@ -18,6 +19,9 @@ from store.calibrate import Refitter
 from store.gallery import Gallery
 from store.jobs import Jobs
 
+if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
+    from engine.cluster import ClusterPool
+
 Admit = Literal["ok", "busy", "again"]
 
 
@@ -25,12 +29,18 @@ class Admission:
     """At most one photo in flight per user, and at most `limit` in flight overall.
 
     Checked before a photo is downloaded, so memory stays bounded however many arrive: past the limit,
-    people are told to come back in a minute instead of being queued.
+    people are told to come back in a minute instead of being queued. The limit may be a function: with a
+    cluster it grows with the workers connected.
     """
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | Callable[[], int]) -> None:
+        self._limit = limit
         self._users: set[int] = set()
+
+    @property
+    def limit(self) -> int:
+        """Photos in flight at most, now."""
+        return self._limit() if callable(self._limit) else self._limit
 
     def enter(self, user_id: int) -> Admit:
         if user_id in self._users:
@@ -72,7 +82,7 @@ class Services:
     settings: Settings
     gallery: Gallery
     demo: Gallery
-    pool: FacePool
+    pool: FacePool | ClusterPool
     jobs: Jobs
     admission: Admission
     albums: dict[str, list] = field(default_factory=dict)

@@ -7,17 +7,64 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+DEFAULT_QUEUE_LIMIT = 32  # photos in flight with the local pool, when LOOKALIKE_QUEUE_LIMIT is not set
 TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+CLUSTER_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?$|^(tcp|tls)://\[[0-9a-fA-F:]+\](:\d{1,5})?$")
 
 
-class Settings(BaseSettings):
+class ClusterSettings(BaseSettings):
+    """The Dask cluster settings, read alike by the bot, `lookalike scheduler` and `lookalike worker`."""
+
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
     )
 
+    lookalike_cluster: str | None = None  # the scheduler's address: crop-and-embed runs on the cluster
+    lookalike_cluster_wait: float = Field(default=60.0, gt=0, le=3600)
+    lookalike_cluster_ca: Path | None = None
+    lookalike_cluster_cert: Path | None = None
+    lookalike_cluster_key: Path | None = None
+
+    @field_validator("lookalike_cluster")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is not None and not CLUSTER_ADDRESS.match(value.strip()):
+            raise ValueError("must be a scheduler address, tcp://HOST:PORT or tls://HOST:PORT")
+        return value.strip() if value else None
+
+    @field_validator("lookalike_cluster_ca", "lookalike_cluster_cert", "lookalike_cluster_key")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_all_or_none(self) -> ClusterSettings:
+        files = (self.lookalike_cluster_ca, self.lookalike_cluster_cert, self.lookalike_cluster_key)
+        given = sum(f is not None for f in files)
+        if given not in (0, 3):
+            raise ValueError(
+                "TLS needs all three of LOOKALIKE_CLUSTER_CA, LOOKALIKE_CLUSTER_CERT and LOOKALIKE_CLUSTER_KEY"
+            )
+        scheme = (self.lookalike_cluster or "").partition("://")[0]
+        if scheme == "tls" and given == 0:
+            raise ValueError("a tls:// cluster needs LOOKALIKE_CLUSTER_CA, _CERT and _KEY")
+        if scheme == "tcp" and given == 3:
+            raise ValueError("LOOKALIKE_CLUSTER is tcp:// but TLS files are set: use tls://")
+        return self
+
+    @property
+    def cluster_tls(self) -> tuple[Path, Path, Path] | None:
+        """(CA, certificate, key) when TLS is configured."""
+        ca, cert, key = self.lookalike_cluster_ca, self.lookalike_cluster_cert, self.lookalike_cluster_key
+        return (ca, cert, key) if ca and cert and key else None
+
+
+class Settings(ClusterSettings):
     telegram_bot_token: SecretStr
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     lookalike_db: Path | None = None
@@ -25,7 +72,8 @@ class Settings(BaseSettings):
     telegram_base_file_url: str | None = None
     lookalike_pool: Literal["process", "thread"] = "process"
     lookalike_workers: int | None = Field(default=None, ge=1, le=64)
-    lookalike_queue_limit: int = Field(default=32, ge=1, le=10_000)
+    # None: 32 with the local pool; with a cluster, 16 per worker connected (16 while none is)
+    lookalike_queue_limit: int | None = Field(default=None, ge=1, le=10_000)
     game_round_seconds: int = Field(default=120, ge=5, le=86_400)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
@@ -75,7 +123,10 @@ class WikimediaSettings(BaseSettings):
     wikidata_api_url: str = "https://www.wikidata.org/w/api.php"
     wikidata_sparql_url: str = "https://query.wikidata.org/sparql"
     commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
-    wikimedia_user_agent: str | None = None  # default: store.wikimedia.DEFAULT_USER_AGENT
+    # Wikimedia's User-Agent policy: a URL or an e-mail address where you can be reached (required for the
+    # public endpoints), or a whole User-Agent of your own.
+    wikimedia_contact: str | None = None
+    wikimedia_user_agent: str | None = None
     wikimedia_timeout: float = Field(default=30.0, gt=0, le=600)  # seconds, per request
     wikimedia_attempts: int = Field(default=6, ge=1, le=20)  # tries per request (429, 5xx, maxlag, network)
     wikimedia_backoff: float = Field(default=2.0, ge=0, le=60)  # first wait between tries, doubling
@@ -101,12 +152,21 @@ class SettingsError(Exception):
 
 def load_settings() -> Settings:
     """Read the settings; raise `SettingsError` with a one-line summary when any is missing or bad."""
+    return _load(Settings)  # type: ignore[return-value]
+
+
+def load_cluster_settings() -> ClusterSettings:
+    """Only the cluster settings (for `lookalike scheduler` and `lookalike worker`: no token needed)."""
+    return _load(ClusterSettings)
+
+
+def _load(kind: type[ClusterSettings]) -> ClusterSettings:
     try:
-        return Settings()  # type: ignore[call-arg]
+        return kind()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            variable = str(error["loc"][0]).upper() if error["loc"] else "LOOKALIKE_CLUSTER"
             reason = (
                 "is required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
             )

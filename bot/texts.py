@@ -101,6 +101,7 @@ class Texts:
     wikidata_no_photo: str
     wikidata_not_found: str
     wikidata_failed: str
+    wikidata_no_contact: str
     credits_head: str
     credits_line: str
     credits_none: str
@@ -244,6 +245,10 @@ EN = Texts(
     wikidata_no_photo="No usable photo: {people}",
     wikidata_not_found="Not found: {item} — {why}",
     wikidata_failed="Wikidata or Commons stayed unreachable ({reason}). What was done is kept; send the command again later.",
+    wikidata_no_contact=(
+        "Not started: Wikimedia asks every client for a contact. Set WIKIMEDIA_CONTACT (a URL or an e-mail "
+        "address) in the bot's settings and restart it."
+    ),
     credits_head="Photo credits ({count}):",
     credits_line="{name}: {author}, {license} — {source}",
     credits_none="No gallery photos to credit yet.",
@@ -385,6 +390,10 @@ KO = Texts(
     wikidata_no_photo="쓸 수 있는 사진 없음: {people}",
     wikidata_not_found="찾지 못함: {item} — {why}",
     wikidata_failed="위키데이터나 공용에 연결할 수 없어요({reason}). 한 작업은 저장됐어요. 나중에 다시 보내 주세요.",
+    wikidata_no_contact=(
+        "시작하지 않았어요: 위키미디어는 모든 클라이언트에 연락처를 요구해요. 봇 설정에 WIKIMEDIA_CONTACT "
+        "(URL 또는 이메일 주소)를 넣고 다시 시작하세요."
+    ),
     credits_head="사진 출처 ({count}):",
     credits_line="{name}: {author}, {license} — {source}",
     credits_none="아직 출처를 표시할 갤러리 사진이 없어요.",

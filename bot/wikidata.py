@@ -22,15 +22,32 @@ from store.curate import Analyzer
 from store.gallery import Gallery, PhotoRecord
 from store.names import InvalidName
 from store.wikidata_build import Build, Report, sparql_items
-from store.wikimedia import DEFAULT_USER_AGENT, Endpoints, HttpRefused, Wikimedia, WikimediaError
+from store.wikimedia import (
+    NO_CONTACT,
+    Endpoints,
+    HttpRefused,
+    NoContact,
+    Wikimedia,
+    WikimediaError,
+    user_agent,
+)
 
 
 def wikimedia_client(settings: WikimediaSettings | None = None) -> Wikimedia:
-    """A client for the endpoints, User-Agent, timeout and retries in the settings (environment, .env)."""
+    """A client for the endpoints, User-Agent, timeout and retries in the settings (environment, .env).
+
+    Raises `NoContact` for the public endpoints without WIKIMEDIA_CONTACT (or WIKIMEDIA_USER_AGENT)."""
     s = settings or WikimediaSettings()
+    endpoints = Endpoints(s.wikidata_api_url, s.wikidata_sparql_url, s.commons_api_url)
+    agent = s.wikimedia_user_agent or (user_agent(s.wikimedia_contact) if s.wikimedia_contact else None)
+    if agent is None and endpoints.public:
+        raise NoContact(
+            "set WIKIMEDIA_CONTACT to a URL or an e-mail address where you can be reached: Wikimedia's "
+            "User-Agent policy asks every client for one (https://meta.wikimedia.org/wiki/User-Agent_policy)"
+        )
     return Wikimedia(
-        Endpoints(s.wikidata_api_url, s.wikidata_sparql_url, s.commons_api_url),
-        s.wikimedia_user_agent or DEFAULT_USER_AGENT,
+        endpoints,
+        agent or user_agent(NO_CONTACT),
         timeout=s.wikimedia_timeout,
         attempts=s.wikimedia_attempts,
         backoff=s.wikimedia_backoff,
@@ -94,6 +111,10 @@ async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
     query = read_query(args.sparql) if args.sparql else None
     if not items and not query:
         raise CliError("wikidata: give ITEMs, --from FILE or --sparql FILE", EXIT_USAGE)
+    try:
+        client = wikimedia_client()
+    except NoContact as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     pool = FacePool("process")
     try:
         # Workers ready before the first download: a Ctrl-C then finds them ignoring it (engine/pool.py).
@@ -115,6 +136,7 @@ async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
                         lang=args.lang,
                         on_people=total,
                         on_person=lambda _item: bar.update(1),
+                        client=client,
                     )
                 except HttpRefused as exc:  # e.g. a query the query service refuses (400)
                     raise CliError(str(exc)) from None

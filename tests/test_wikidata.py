@@ -27,7 +27,7 @@ from bot.wikidata import build_people, wikimedia_client
 from engine.faces import Analysis, FaceModels
 from store.gallery import Gallery
 from store.wikidata_build import license_verdict, plain_text
-from store.wikimedia import Endpoints, Wikimedia, WikimediaError
+from store.wikimedia import Endpoints, NoContact, Wikimedia, WikimediaError
 from tests.paths import REPO, face
 from tests.wikimedia import StandInPerson, WikimediaStandIn, korean_gallery
 
@@ -74,12 +74,32 @@ def test_every_request_names_a_contact_and_api_calls_ask_for_maxlag(wm) -> None:
     assert all(e.user_agent == "my-bot/2.0 (mailto:admin@example.org)" for e in logged)
     assert logged[0].query["maxlag"] == "5" and logged[0].query["format"] == "json"
     assert "wdt:P31" in logged[1].query["query"]
-    default = wm.requests()  # without WIKIMEDIA_USER_AGENT: the project's own, with a URL
-    asyncio.run(
-        _one_search(wikimedia_client(WikimediaSettings(**{**_settings(wm), "wikimedia_user_agent": None})))
+    before = len(
+        wm.requests()
+    )  # without WIKIMEDIA_USER_AGENT: the project's own, with the operator's contact
+    contact = {"wikimedia_user_agent": None, "wikimedia_contact": "https://example.org/our-bot"}
+    asyncio.run(_one_search(wikimedia_client(WikimediaSettings(**{**_settings(wm), **contact}))))
+    agent = wm.requests()[before].user_agent
+    assert agent.startswith("lookalike") and "https://example.org/our-bot" in agent
+
+
+def test_the_public_endpoints_are_never_asked_without_a_contact(tmp_path) -> None:
+    public = {"wikimedia_user_agent": None, "wikimedia_contact": None}
+    with pytest.raises(NoContact):
+        wikimedia_client(WikimediaSettings(**public, _env_file=None))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIKIMEDIA_", "WIKIDATA_", "COMMONS_"))}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "g.sqlite"), "wikidata", "Q76"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
     )
-    agent = wm.requests()[len(default)].user_agent
-    assert agent.startswith("lookalike") and "https://" in agent
+    assert result.returncode == 2 and "WIKIMEDIA_CONTACT" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "g.sqlite").exists()
 
 
 def _settings(wm: WikimediaStandIn) -> dict:

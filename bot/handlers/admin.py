@@ -370,7 +370,7 @@ async def on_import(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     svc.gallery,
                     svc.pool.analyze,
                     Path(folder),
-                    concurrency=svc.pool.workers,
+                    concurrency=max(1, svc.pool.workers),  # a cluster may have no worker yet
                     origin=f"telegram-zip:{_zip_name(message)}",
                 )
             except CreditsError as exc:

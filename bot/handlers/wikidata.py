@@ -20,7 +20,7 @@ from bot.wikidata import build_people
 from store.gallery import PhotoRecord
 from store.names import InvalidName
 from store.wikidata_build import QID, Report
-from store.wikimedia import WikimediaError
+from store.wikimedia import NoContact, WikimediaError
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,10 @@ async def on_wikidata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             on_people=progress.people,
             on_person=progress.person_done,
         )
+    except NoContact as exc:
+        log.warning("wikidata: %s", exc)
+        await progress.edit(t.wikidata_no_contact)
+        return
     except WikimediaError as exc:
         log.warning("wikidata: %s", exc)
         await progress.edit(t.wikidata_failed.format(reason=str(exc)[:200]))
