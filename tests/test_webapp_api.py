@@ -125,6 +125,19 @@ async def test_new_endpoints_refuse_strangers_and_bad_requests_without_starting_
             answer = await http.post(path, headers=header(), json=body)
             assert (answer.status_code, answer.json()["error"]) == (status, code), (path, body)
     assert extensions.wikidata.progress() is None  # type: ignore[union-attr]
+
+
+async def test_a_build_against_the_public_wikimedia_without_a_contact_is_not_started(
+    services, monkeypatch
+) -> None:
+    for key in ("WIKIMEDIA_CONTACT", "WIKIMEDIA_USER_AGENT", "WIKIDATA_API_URL", "WIKIDATA_SPARQL_URL",
+                "COMMONS_API_URL"):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+    extensions = extensions_for(services)
+    async with client(services, extensions) as http:
+        answer = await http.post("/api/wikidata/build", headers=header(), json={"items": "Q76"})
+    assert (answer.status_code, answer.json()["error"]) == (409, "no_contact")
+    assert extensions.wikidata.progress() is None  # type: ignore[union-attr]
     assert await services.gallery.kept_photos() == set()
 
 

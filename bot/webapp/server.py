@@ -30,6 +30,7 @@ from bot.webapp.initdata import InitDataError, WebAppUser, validate
 from store.catalogue import search
 from store.gallery import GalleryError
 from store.names import InvalidName
+from store.wikimedia import NoContact
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,10 @@ class AdminApi:
             raise ApiError(400, "no_items", "give Q-ids or names")
         if len(items) > MAX_PEOPLE:
             raise ApiError(400, "too_many", f"at most {MAX_PEOPLE} people at once")
-        started = await builder.start(items)
+        try:
+            started = await builder.start(items)
+        except NoContact:
+            raise ApiError(409, "no_contact", "set WIKIMEDIA_CONTACT in the bot's settings") from None
         if started:
             log.info("mini app: admin %s started a Wikidata build of %s items", user.id, len(items))
         return {"started": started}

@@ -26,13 +26,13 @@ from bot.webapp.extensions import (
     Suspect,
     WorkerState,
 )
-from bot.wikidata import build_people
+from bot.wikidata import build_people, wikimedia_client
 from engine.calibration import distance_samples
 from engine.pool import FacePool
 from store.audit import audit_gallery
 from store.gallery import Gallery
 from store.wikidata_build import Report
-from store.wikimedia import WikimediaError
+from store.wikimedia import Wikimedia, WikimediaError
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +123,12 @@ class AppWikidataBuild:
         self._progress: BuildProgress | None = None
 
     async def start(self, items: list[str]) -> bool:
+        """Raises `NoContact` (nothing started) for the public endpoints without WIKIMEDIA_CONTACT."""
         if self._task is not None and not self._task.done():
             return False
+        client = wikimedia_client()
         self._progress = BuildProgress("running", total=len(items))
-        self._task = asyncio.create_task(self._run(items), name="mini-app-wikidata")
+        self._task = asyncio.create_task(self._run(items, client), name="mini-app-wikidata")
         return True
 
     def progress(self) -> BuildProgress | None:
@@ -136,7 +138,7 @@ class AppWikidataBuild:
         assert self._progress is not None
         self._progress = dataclasses.replace(self._progress, **changes)  # type: ignore[arg-type]
 
-    async def _run(self, items: list[str]) -> None:
+    async def _run(self, items: list[str], client: Wikimedia) -> None:
         try:
             # Names in Korean, the language of the bot's users, as /wikidata does.
             report = await build_people(
@@ -147,6 +149,7 @@ class AppWikidataBuild:
                 lang="ko",
                 on_people=lambda total: self._update(total=total),
                 on_person=lambda _item: self._update(done=self._progress.done + 1),  # type: ignore[union-attr]
+                client=client,
             )
         except WikimediaError as exc:
             log.warning("mini app wikidata: %s", exc)
