@@ -4,7 +4,7 @@
   a wrong photo and `mark_distinct` for two names, as `/audit keep` and `/audit distinct` do.
 - `GalleryCalibration`: the gallery's calibration (store/calibrate.py keeps it fitted) as a plot: its curve
   over distances 0..1.2 and a sample of the gallery's own same-person and nearest-other distances.
-- `LocalPool`: the bot's face worker pool and the photos in it (the Dask cluster's workers come later).
+- `PoolWorkers`: the face workers — the bot's own pool, or the Dask cluster's workers — and their photos.
 - `AppWikidataBuild`: `/wikidata`'s build (bot/wikidata.py), started from the app, its progress kept here.
 """
 
@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from store.audit import audit_gallery
 from store.gallery import Gallery
 from store.wikidata_build import Report
 from store.wikimedia import Wikimedia, WikimediaError
+
+if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
+    from engine.cluster import ClusterPool
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +108,17 @@ def _thin(values: np.ndarray) -> list[float]:
     return [round(float(v), 4) for v in ordered]
 
 
-class LocalPool:
-    """The bot's own face worker pool, as one worker row: its processes and the photos in it."""
+class PoolWorkers:
+    """The face workers: the bot's own pool as one row (its processes, the photos in it), or each worker
+    of the Dask cluster (its threads, the photos the scheduler has it working on)."""
 
-    def __init__(self, pool: FacePool) -> None:
+    def __init__(self, pool: FacePool | ClusterPool) -> None:
         self.pool = pool
 
     async def workers(self) -> list[WorkerState]:
+        if self.pool.kind == "cluster":
+            load = await self.pool.worker_load()  # type: ignore[union-attr]
+            return [WorkerState(address, busy, threads) for address, (threads, busy) in sorted(load.items())]
         return [WorkerState(f"local {self.pool.kind} pool", self.pool.pending, self.pool.workers)]
 
 
@@ -186,6 +194,6 @@ def extensions_for(svc: Services) -> Extensions:
     return Extensions(
         audit=GalleryAudit(svc.gallery),
         calibration=GalleryCalibration(svc.gallery),
-        cluster=LocalPool(svc.pool),
+        cluster=PoolWorkers(svc.pool),
         wikidata=AppWikidataBuild(svc),
     )

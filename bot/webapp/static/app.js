@@ -536,7 +536,8 @@
         " ",
         h("span", { class: "hint" }, t(w.slots === 1 ? "status_worker_value_one" : "status_worker_value", { slots: w.slots, n: w.in_work === null ? "?" : w.in_work })))
     ));
-    return h("section", { class: "panel", "data-testid": "status-workers" }, h("h2", {}, t("status_workers")), list);
+    const none = rows.length ? null : h("p", { class: "hint" }, t("status_no_workers"));
+    return h("section", { class: "panel", "data-testid": "status-workers" }, h("h2", {}, t("status_workers")), none || list);
   }
 
   function calibrationSlot(calibration) {
