@@ -35,6 +35,7 @@ from bot.loop_lag import LagMonitor
 from bot.services import Admission, Services
 from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
+from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
@@ -293,7 +294,7 @@ async def _start_web_app(application: Application, svc: Services) -> None:
     settings = svc.settings
     try:
         application.bot_data["web_app"] = await WebApp.start(
-            svc, settings.web_app_listen, settings.web_app_port
+            svc, settings.web_app_listen, settings.web_app_port, extensions_for(svc)
         )
     except OSError as exc:
         raise StartupError(

@@ -213,3 +213,23 @@ def _nearest_other(index: FaceIndex, queries: np.ndarray, labels: np.ndarray) ->
     return (
         np.sqrt(np.maximum(best[found], 0.0)).astype(np.float64) if found.any() else np.array([SAME_PERSON])
     )
+
+
+def distance_samples(index: FaceIndex, most: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """For a plot of the fit: (same-person pair distances, nearest-other distances) of at most `most`
+    sampled photos each, drawn as `fit_index` draws them (empty arrays for an empty index)."""
+    celebs = index.celebrity_ids.copy()
+    if len(celebs) == 0:
+        return np.array([]), np.array([])
+    rng = np.random.default_rng(seed)
+    _, inverse, counts = np.unique(celebs, return_inverse=True, return_counts=True)
+    pair_rows = np.sort(_sample(np.flatnonzero(counts[inverse] >= 2), most, rng))
+    x, labels = index.vectors[pair_rows].astype(np.float64), celebs[pair_rows]
+    upper = np.triu_indices(len(x), 1)
+    same = labels[upper[0]] == labels[upper[1]]
+    same_d = np.linalg.norm(x[upper[0][same]] - x[upper[1][same]], axis=1)
+    query_rows = _sample(np.arange(len(celebs)), most, rng)
+    nearest = _nearest_other(index, index.vectors[query_rows].copy(), celebs[query_rows])
+    if len(np.unique(celebs)) < 2:
+        nearest = np.array([])  # no other celebrity: _nearest_other's stand-in value is no measurement
+    return same_d, nearest

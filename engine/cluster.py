@@ -277,6 +277,19 @@ class ClusterPool:
         """The explicit LOOKALIKE_QUEUE_LIMIT, else a default that grows with the workers connected."""
         return self._queue_limit or default_queue_limit(self.threads)
 
+    async def worker_load(self) -> dict[str, tuple[int, int]]:
+        """Each connected worker's address → (threads, photos it is working on), as the scheduler says
+        (the admins' Mini App shows them); an empty dict while the scheduler cannot be reached."""
+        if self._client is None or not self._connected.is_set():
+            return {}
+        try:
+            processing = await asyncio.wait_for(self._client.scheduler.processing(), 5)
+        except (OSError, TimeoutError):
+            return {}
+        return {
+            address: (threads, len(processing.get(address, ()))) for address, threads in self._threads.items()
+        }
+
     # life cycle
 
     async def start(self) -> None:

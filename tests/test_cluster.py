@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import trustme
 from distributed import Client
@@ -27,6 +28,7 @@ from tests.botapi.harness import REPO, RunningBot, next_message, start_api
 from tests.cluster_harness import Cluster, NetworkHost, free_port, network_hosts_possible
 from tests.paths import photo
 from tests.test_reliability import BUSY, LOG_LINE, assert_clean_log
+from tests.test_webapp_api import header
 
 ADMIN = User(900, "Admin", "en")
 SELFIES = {  # photo → the celebrity the demo gallery must rank first
@@ -81,20 +83,42 @@ def assert_each_answered_once_correctly(api: FakeBotAPI, expected: dict[int, str
     assert max(answers_per_message(api, mark).values()) == 1
 
 
+def app_workers(app_url: str) -> list[dict]:
+    """The workers the admins' Mini App's Status page shows."""
+    answer = httpx.get(app_url + "api/status", headers=header(ADMIN.id), timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["cluster"]["workers"]
+
+
 def stats(api: FakeBotAPI) -> str:
     return next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/stats"))["text"]
 
 
 def test_a_burst_through_two_workers_is_answered_correctly_and_a_bad_photo_is_refused(api, cluster, tmp_path):
     first, second = cluster.add_worker(), cluster.add_worker()
-    bot = RunningBot(api, tmp_path / "gallery.sqlite", admin_ids=str(ADMIN.id), env=cluster.bot_env())
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}/"
+    env = {
+        **cluster.bot_env(),
+        "WEB_APP_URL": app_url,
+        "WEB_APP_LISTEN": "127.0.0.1",
+        "WEB_APP_PORT": str(port),
+    }
+    bot = RunningBot(api, tmp_path / "gallery.sqlite", admin_ids=str(ADMIN.id), env=env)
     bot.wait_for_log(lambda text: "2 workers connected" in text or "2 cluster workers" in text)
     assert "Photos waiting or in work: 0 (limit 32); workers: 2 (cluster)." in stats(api)  # 16 per worker
+    addresses = sorted(cluster.worker_address(w) for w in (first, second))
+    assert app_workers(app_url) == [{"address": a, "in_work": 0, "slots": 1} for a in addresses]
 
     users = [User(2000 + n, f"User {n}") for n in range(20)]
     mark = len(api.sent)
     expected = send_burst(api, users, SELFIES)
+    busiest = 0  # the admins' app shows the photos each worker is on while the burst goes through
+    while len([e for e in api.sent[mark:] if e["chat_id"] in expected]) < 20 and busiest == 0:
+        busiest = max([w["in_work"] for w in app_workers(app_url)] + [0])
+        time.sleep(0.1)
     api.wait_for_sent_sync(lambda e: e["chat_id"] in expected, start=mark, count=20, timeout=240)
+    assert busiest >= 1
     time.sleep(0.5)  # nothing more should come
     assert_each_answered_once_correctly(api, expected, mark)
     executed = cluster.executed()

@@ -1,11 +1,12 @@
 """The Mini App's JSON API in-process (httpx over ASGI): the slots later features plug into, and refusals.
 
-The browser tests (test_webapp_browser.py) cover the pages; here the `Extensions` interface is exercised
-with a small audit source written against it, as `lookalike audit` will be.
+The browser tests (test_webapp_browser.py, test_webapp_admin_browser.py) cover the pages and the features
+on real galleries; here the slots without a feature, the bot's own sources on a tiny gallery, refusals.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -17,15 +18,19 @@ import pytest
 
 from bot.services import Admission, AnswerLog, Services
 from bot.settings import Settings
-from bot.webapp.extensions import Extensions, Suspect
+from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import sign
 from bot.webapp.runner import WebApp
 from bot.webapp.server import create_app
+from bot.webapp.sources import extensions_for
 from engine.faces import Face
 from engine.pool import DrawPool, FacePool
+from engine.ranking import similarity
 from store.gallery import Gallery
 from store.jobs import Jobs
 from tests.botapi.harness import TOKEN
+from tests.paths import face
+from tests.wikimedia import WikimediaStandIn, korean_gallery
 
 ADMIN_ID = 900
 
@@ -39,20 +44,6 @@ def free_port() -> int:
 def header(user_id: int = ADMIN_ID) -> dict[str, str]:
     fields = {"user": json.dumps({"id": user_id, "first_name": "A"}), "auth_date": str(int(time.time()))}
     return {"Authorization": f"tma {sign(fields, TOKEN)}"}
-
-
-class UnkeptPhotos:
-    """An audit source: every photo not yet kept is a suspect (enough to drive the interface)."""
-
-    def __init__(self, gallery: Gallery) -> None:
-        self.gallery = gallery
-
-    async def suspects(self) -> list[Suspect]:
-        records = await self.gallery.photo_records()
-        return [Suspect("wrong_photo", r.name, r.photo_id, 0.7) for r in records if not r.kept]
-
-    async def keep(self, suspect: Suspect) -> None:
-        await self.gallery.keep_photo(suspect.photo_id)
 
 
 @pytest.fixture
@@ -87,17 +78,67 @@ async def test_slots_without_a_feature_say_so_and_invent_nothing(services) -> No
         assert refused.status_code == 404 and refused.json()["error"] == "not_available"
 
 
-async def test_an_audit_source_plugs_in_and_a_kept_photo_is_not_reported_again(services) -> None:
-    async with client(services, Extensions(audit=UnkeptPhotos(services.gallery))) as http:
-        audit = (await http.get("/api/audit", headers=header())).json()
-        assert audit["available"] and len(audit["suspects"]) == 3
-        first = audit["suspects"][0]
-        kept = await http.post("/api/audit/keep", headers=header(), json={"suspect": first})
-        assert kept.json() == {"kept": True}
-        after = (await http.get("/api/audit", headers=header())).json()["suspects"]
-        assert first not in after and len(after) == 2
-        again = await http.post("/api/audit/keep", headers=header(), json={"suspect": first})
-        assert again.status_code == 404
+async def test_the_bots_own_sources_show_the_fixed_curve_and_the_local_pool(services) -> None:
+    async with client(services, extensions_for(services)) as http:
+        status = (await http.get("/api/status", headers=header())).json()
+        plot = status["calibration"]["plot"]
+        assert not plot["fitted"] and plot["note"] == "not fitted yet"
+        assert [d for d, _ in plot["curve"]][:: len(plot["curve"]) - 1] == [0.0, 1.2]
+        for distance, percent in plot["curve"]:
+            assert percent == pytest.approx(similarity(distance), abs=0.01)  # today's fixed curve
+        assert (
+            len(plot["same"]) == 1 and len(plot["different"]) == 3
+        )  # Ann's one pair; each photo's nearest other
+        assert status["cluster"]["workers"] == [{"address": "local thread pool", "in_work": 0, "slots": 1}]
+        assert status["wikidata"] == {"available": True, "progress": None}
+
+
+async def test_the_workers_row_counts_the_photos_in_the_pool(services) -> None:
+    data = face("rose_leslie/rose_leslie_img1.jpg").read_bytes()
+    async with client(services, extensions_for(services)) as http:
+        working = asyncio.create_task(services.pool.analyze(data))
+        await asyncio.sleep(0)  # the photo is in the pool
+        status = (await http.get("/api/status", headers=header())).json()
+        assert status["cluster"]["workers"] == [{"address": "local thread pool", "in_work": 1, "slots": 1}]
+        assert len((await working).faces) == 1
+        status = (await http.get("/api/status", headers=header())).json()
+        assert status["cluster"]["workers"][0]["in_work"] == 0
+
+
+async def test_new_endpoints_refuse_strangers_and_bad_requests_without_starting_anything(services) -> None:
+    extensions = extensions_for(services)
+    async with client(services, extensions) as http:
+        for path, body in [("/api/audit/keep", {"suspect": {"kind": "wrong_photo", "photo_id": 1}}),
+                           ("/api/wikidata/build", {"items": "Q76"})]:  # fmt: skip
+            for headers in ({}, header(user_id=901), {"Authorization": "tma " + "x" * 40}):
+                answer = await http.post(path, headers=headers, json=body)
+                assert answer.status_code == 403, (path, headers)
+        assert (await http.get("/api/audit", headers=header(user_id=901))).status_code == 403
+        cases = [
+            ("/api/wikidata/build", {"items": " , \n"}, 400, "no_items"),
+            ("/api/wikidata/build", {"items": ", ".join(f"Q{i}" for i in range(1, 22))}, 400, "too_many"),
+            ("/api/wikidata/build", {"items": ["Q76"]}, 400, "no_items"),
+            ("/api/audit/keep", {"suspect": "Ann"}, 400, "bad_request"),
+            ("/api/audit/keep", {"suspect": {"kind": "wrong_photo", "name": "Ann", "photo_id": 1}}, 404, "unknown_suspect"),
+        ]  # fmt: skip
+        for path, body, status, code in cases:
+            answer = await http.post(path, headers=header(), json=body)
+            assert (answer.status_code, answer.json()["error"]) == (status, code), (path, body)
+    assert extensions.wikidata.progress() is None  # type: ignore[union-attr]
+
+
+async def test_a_build_against_the_public_wikimedia_without_a_contact_is_not_started(
+    services, monkeypatch
+) -> None:
+    for key in ("WIKIMEDIA_CONTACT", "WIKIMEDIA_USER_AGENT", "WIKIDATA_API_URL", "WIKIDATA_SPARQL_URL",
+                "COMMONS_API_URL"):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+    extensions = extensions_for(services)
+    async with client(services, extensions) as http:
+        answer = await http.post("/api/wikidata/build", headers=header(), json={"items": "Q76"})
+    assert (answer.status_code, answer.json()["error"]) == (409, "no_contact")
+    assert extensions.wikidata.progress() is None  # type: ignore[union-attr]
+    assert await services.gallery.kept_photos() == set()
 
 
 async def test_nothing_answers_without_an_admins_launch_data(services) -> None:
@@ -156,3 +197,17 @@ def test_answers_are_counted_per_hour_over_the_last_day() -> None:
     hours = log.per_hour(now)
     assert len(hours) == 24 and hours[-1] == (1_000 * 3600, 2)
     assert [count for _, count in hours] == [1] + [0] * 21 + [1, 2]  # older than a day: gone
+
+
+async def test_one_app_build_at_a_time_and_the_bots_stop_ends_it(services, monkeypatch) -> None:
+    with WikimediaStandIn() as wm:
+        for key, value in korean_gallery(wm).env.items():
+            monkeypatch.setenv(key, value)
+        builder = extensions_for(services).wikidata
+        assert builder is not None
+        assert await builder.start(["Q1399"]) is True
+        assert await builder.start(["Q76"]) is False  # the first one is still running
+        await Extensions(wikidata=builder).close()
+    progress = builder.progress()
+    assert progress is not None and (progress.state, progress.detail) == ("failed", "stopped with the bot")
+    assert not [r for r in wm.requests("wbgetentities") if "Q76" in r.query.get("ids", "")]

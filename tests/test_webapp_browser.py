@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,19 +21,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bot.services import Admission, Services
-from bot.settings import Settings
-from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import sign
-from bot.webapp.runner import WebApp
 from engine.faces import FaceModels
-from engine.pool import DrawPool, FacePool
 from store.gallery import Credit, Gallery, content_hash
-from store.jobs import Jobs
 from tests.botapi import FakeBotAPI, User, group
 from tests.botapi.harness import TOKEN, RunningBot, next_message
 from tests.paths import REPO, face, photo
-from tests.test_webapp_api import UnkeptPhotos, free_port
+from tests.test_webapp_api import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -304,7 +297,20 @@ def test_an_admin_renames_gives_aliases_and_removes_a_celebrity(app, bot) -> Non
     assert not app.errors
 
 
-def test_status_and_audit_pages_in_korean_show_what_this_build_has(app, api, bot, screens) -> None:
+def audit_findings(db: Path) -> list[dict]:
+    """`lookalike audit --json`: one finding a line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(db), "audit", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_status_and_audit_pages_in_korean_on_a_gallery_too_small_to_fit(app, api, bot, screens) -> None:
     user = User(77, "Ann")
     reply = next_message(
         api, user.id, lambda: api.send_photo(user, photo("rose_leslie/rose_leslie_img1.jpg"))
@@ -317,86 +323,22 @@ def test_status_and_audit_pages_in_korean_show_what_this_build_has(app, api, bot
     page.get_by_test_id("tab-status").click()
     photos = sum(c["photos"] for c in listed.values())
     expect(page.get_by_test_id("status-gallery")).to_contain_text(f"연예인 {len(listed)}명, 사진 {photos}장")
-    expect(page.get_by_test_id("status-workers")).to_contain_text("process 작업자 1개")
+    expect(page.get_by_test_id("worker")).to_have_text("이 서버 (process 풀) 작업자 1개 · 처리 중인 사진 0장")
     expect(page.get_by_text("최근 24시간 1장")).to_be_visible()
-    expect(page.get_by_test_id("status-calibration")).to_contain_text("아직 이 버전에 없어요")
+    calibration = page.get_by_test_id("status-calibration")
+    expect(calibration).to_have_attribute("data-fitted", "false")  # 4 celebrities: the fixed curve
+    expect(page.get_by_test_id("calibration-note")).to_contain_text("고정 곡선")
     app.shot(screens, "6-status-ko-dark")
     page.get_by_test_id("tab-audit").click()
-    expect(page.get_by_test_id("audit-unavailable")).to_be_visible()
-    expect(page.get_by_test_id("audit-item")).to_have_count(0)
+    findings = audit_findings(bot.db)
+    expect(page.get_by_test_id("audit-item")).to_have_count(len(findings))
+    # Kit Harington's second photo is filed under the HTML-like name: one person under two names
+    assert {"Kit Harington", XSS_NAME} in [set(f.get("names", ())) for f in findings]
+    double = page.locator('[data-testid="audit-item"][data-kind="two_names"]')
+    expect(double.locator("h2")).to_contain_text(XSS_NAME)
+    expect(double.locator(".strip img.thumb.loaded")).to_have_count(2)
     app.shot(screens, "7-audit-ko-dark")
     page.get_by_test_id("tab-gallery").click()
     expect(page.get_by_test_id("search")).to_have_attribute("placeholder", "이름이나 별명으로 찾기")
     app.shot(screens, "8-gallery-ko-dark")
-    assert not app.errors
-
-
-class AuditedApp(threading.Thread):
-    """The Mini App alone, in a thread of its own, with an audit source plugged in (the bot has none yet)."""
-
-    def __init__(self, db: Path) -> None:
-        super().__init__(daemon=True)
-        self.db, self.port = db, free_port()
-        self.ready, self.failed = threading.Event(), None
-        self._quit: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported to the test
-            self.failed = exc
-            self.ready.set()
-
-    async def _serve(self) -> None:
-        self._loop, self._quit = asyncio.get_running_loop(), asyncio.Event()
-        settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN.id}))  # type: ignore[call-arg]
-        pool = FacePool("thread", 1)
-        async with await Gallery.open(self.db) as gallery:
-            svc = Services(
-                settings, gallery, gallery, pool, DrawPool("thread", 1), Jobs(gallery), Admission(8)
-            )
-            web_app = await WebApp.start(svc, "127.0.0.1", self.port, Extensions(audit=UnkeptPhotos(gallery)))
-            self.ready.set()
-            await self._quit.wait()
-            await web_app.stop()
-        pool.close()
-
-    def stop(self) -> None:
-        assert self._loop is not None and self._quit is not None
-        self._loop.call_soon_threadsafe(self._quit.set)
-        self.join(30)
-
-
-def test_audit_items_show_beside_the_other_photos_and_keep_or_remove(
-    browser, tmp_path, models, screens
-) -> None:
-    db = tmp_path / "audited.sqlite"
-    run_in_thread(build_gallery(db, models))
-    server = AuditedApp(db)
-    server.start()
-    server.ready.wait(30)
-    assert server.failed is None
-    tab = App(browser, f"http://127.0.0.1:{server.port}/")
-    try:
-        tab.open(init_data(ADMIN))
-        tab.page.get_by_test_id("tab-audit").click()
-        items = tab.page.get_by_test_id("audit-item")
-        expect(items).to_have_count(len(GALLERY))
-        # the suspect photo, then Obama's two other photos beside it
-        expect(items.first.locator(".strip img.thumb.loaded")).to_have_count(3)
-        tab.shot(screens, "9-audit-with-a-source")
-        items.first.get_by_test_id("audit-keep").click()
-        expect(items).to_have_count(len(GALLERY) - 1)
-        items.first.get_by_test_id("remove-photo").click()
-        tab.page.get_by_test_id("confirm").click()
-        expect(items).to_have_count(len(GALLERY) - 2)
-        tab.page.get_by_test_id("tab-gallery").click()
-        tab.page.get_by_test_id("tab-audit").click()
-        expect(items).to_have_count(len(GALLERY) - 2)  # the kept photo is not reported again
-        assert not tab.errors and not tab.dialogs
-    finally:
-        tab.close()
-        server.stop()
-    listed = cli_list(db)
-    assert listed["Barack Obama"]["photos"] == 2
+    assert not app.errors and page.locator('img[src="x"]').count() == 0

@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 class Suspect:
     """One audit finding. `wrong_photo`: `photo_id` of `name` looks like someone else (`other_name`, or
     unlike `name`'s other photos when None). `two_names`: `name` and `other_name` look like one person
-    (`photo_id` is the closest pair's photo of `name`). `distance` is what made it suspect."""
+    (`photo_id` and `other_photo_id`: a photo of each). `distance` is what made it suspect."""
 
     kind: Literal["wrong_photo", "two_names"]
     name: str
@@ -49,20 +49,25 @@ class CalibrationPlot:
     curve: list[tuple[float, float]]
     same: list[float] = field(default_factory=list)
     different: list[float] = field(default_factory=list)
+    fitted: bool = True  # False: the fixed curve, for `note`'s reason (e.g. too small a gallery)
+    boundary: float | None = None  # the same-person boundary the curve is centred on
+    note: str = ""
 
 
 class CalibrationSource(Protocol):
     async def plot(self) -> CalibrationPlot | None:
-        """The fitted calibration, or None while the gallery has none."""
+        """The calibration in use (fitted, or the fixed curve with a note), or None when unknown."""
         ...
 
 
 @dataclass(frozen=True)
 class WorkerState:
-    """One face worker: where it runs, and how many photos it has in work."""
+    """One face worker: where it runs, how many photos it has in work (queued ones included) and how many
+    it works on at once (`slots`: the local pool's processes, a Dask worker's threads)."""
 
     address: str
     in_work: int
+    slots: int = 1
 
 
 class ClusterSource(Protocol):
@@ -71,17 +76,23 @@ class ClusterSource(Protocol):
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """A Wikidata build: `state` is running, done or failed; counts so far; a one-line `detail`."""
+    """A Wikidata build: `state` is running, done or failed; people `done` of `total` so far; once done,
+    celebrities `added` and `updated` and `photos` added; `detail`: why it failed; `notes`: one line
+    each for people not found or without a usable photo, and photos refused by reason."""
 
     state: Literal["running", "done", "failed"]
-    celebrities: int
-    photos: int
+    done: int = 0
+    total: int = 0
+    added: int = 0
+    updated: int = 0
+    photos: int = 0
     detail: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 class WikidataBuilder(Protocol):
-    async def start(self) -> bool:
-        """Start a build in the background; False when one is already running."""
+    async def start(self, items: list[str]) -> bool:
+        """Start building `items` (Q-ids or names) in the background; False when a build is running."""
         ...
 
     def progress(self) -> BuildProgress | None:
@@ -97,3 +108,10 @@ class Extensions:
     calibration: CalibrationSource | None = None
     cluster: ClusterSource | None = None
     wikidata: WikidataBuilder | None = None
+
+    async def close(self) -> None:
+        """Stop what the features run in the background (a build in progress), if they have a `close`."""
+        for part in (self.audit, self.calibration, self.cluster, self.wikidata):
+            close = getattr(part, "close", None)
+            if close is not None:
+                await close()

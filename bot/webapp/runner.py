@@ -29,9 +29,10 @@ class _Server(uvicorn.Server):
 class WebApp:
     """The running Mini App server; `await WebApp.start(...)`, later `await web_app.stop()`."""
 
-    def __init__(self, server: _Server, task: asyncio.Task) -> None:
+    def __init__(self, server: _Server, task: asyncio.Task, extensions: Extensions | None) -> None:
         self._server = server
         self._task = task
+        self._extensions = extensions
 
     @classmethod
     async def start(cls, svc: Services, host: str, port: int, extensions: Extensions | None = None) -> WebApp:
@@ -56,10 +57,13 @@ class WebApp:
                 raise OSError(f"the Mini App could not start on {host}:{port}")
             await asyncio.sleep(0.02)
         log.info("mini app: listening on %s:%s", host, port)
-        return cls(server, task)
+        return cls(server, task, extensions)
 
     async def stop(self) -> None:
-        """Stop taking connections and let the requests in progress finish."""
+        """Stop taking connections, let the requests in progress finish, then stop the features' background
+        work (a Wikidata build started from the app)."""
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=10)
+        if self._extensions is not None:
+            await self._extensions.close()

@@ -23,12 +23,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.handlers.wikidata import MAX_PEOPLE, items_of
 from bot.services import Services
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import InitDataError, WebAppUser, validate
 from store.catalogue import search
 from store.gallery import GalleryError
 from store.names import InvalidName
+from store.wikimedia import NoContact
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_BODY = 64 * 1024
+SUSPECT_IDENTITY = ("kind", "name", "photo_id", "other_name", "other_photo_id")
 
 Endpoint = Callable[[Request, WebAppUser], Awaitable[Any]]
 
@@ -259,9 +262,13 @@ class AdminApi:
             raise ApiError(404, "not_available")
         body = await _body(request)
         wanted = body.get("suspect")
+        if not isinstance(wanted, dict):
+            raise ApiError(400, "bad_request", "suspect is required")
+        # The same finding: its kind and who and which photos (the distance moves as photos come and go).
         for suspect in await source.suspects():
-            if asdict(suspect) == wanted:
+            if all(wanted.get(key) == getattr(suspect, key) for key in SUSPECT_IDENTITY):
                 await source.keep(suspect)
+                log.info("mini app: admin %s kept an audit finding (%s)", user.id, suspect.kind)
                 return {"kept": True}
         raise ApiError(404, "unknown_suspect")
 
@@ -269,7 +276,20 @@ class AdminApi:
         builder = self.extensions.wikidata
         if builder is None:
             raise ApiError(404, "not_available")
-        return {"started": await builder.start()}
+        body = await _body(request)
+        raw = body.get("items")
+        items = items_of(raw) if isinstance(raw, str) else []
+        if not items:
+            raise ApiError(400, "no_items", "give Q-ids or names")
+        if len(items) > MAX_PEOPLE:
+            raise ApiError(400, "too_many", f"at most {MAX_PEOPLE} people at once")
+        try:
+            started = await builder.start(items)
+        except NoContact:
+            raise ApiError(409, "no_contact", "set WIKIMEDIA_CONTACT in the bot's settings") from None
+        if started:
+            log.info("mini app: admin %s started a Wikidata build of %s items", user.id, len(items))
+        return {"started": started}
 
     async def _known(self, name: str) -> str:
         """The stored name of `name` (a name or an alias); ApiError 404 when there is no such celebrity."""

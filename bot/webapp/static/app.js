@@ -447,34 +447,24 @@
   }
 
   function auditItem(suspect) {
-    const title =
-      suspect.kind === "two_names"
-        ? t("audit_two_names", { name: suspect.name, other: suspect.other_name })
-        : suspect.other_name
-        ? t("audit_wrong_photo_other", { name: suspect.name, other: suspect.other_name })
-        : t("audit_wrong_photo", { name: suspect.name });
-    // The suspect photo first (outlined), then the celebrity's other photos beside it.
-    const suspectPhoto = thumbnail(suspect.photo_id, suspect.name);
-    suspectPhoto.classList.add("suspect");
-    const others = h("div", { class: "strip" }, suspectPhoto, suspect.other_photo_id ? thumbnail(suspect.other_photo_id, suspect.other_name) : null);
-    api("api/celebrity?" + new URLSearchParams({ name: suspect.other_name || suspect.name }))
-      .then((data) => others.append(...data.photos.filter((p) => p.id !== suspect.photo_id).slice(0, 8).map((p) => thumbnail(p.id, data.name))))
-      .catch(failed);
-    const item = h(
-      "section",
-      { class: "panel audit", "data-testid": "audit-item" },
-      h("h2", {}, title),
-      h("p", { class: "hint" }, t("audit_distance", { d: Number(suspect.distance).toFixed(3) })),
-      others,
-      h(
-        "div",
-        { class: "row" },
-        h("button", {
-          type: "button",
-          "data-testid": "audit-keep",
-          onclick: () => api("api/audit/keep", { suspect: suspect }).then(() => { toast(t("audit_kept")); item.remove(); }).catch(failed),
-        }, t("audit_keep")),
-        h("button", {
+    const twoNames = suspect.kind === "two_names";
+    const title = twoNames
+      ? t("audit_two_names", { name: suspect.name, other: suspect.other_name })
+      : suspect.other_name
+      ? t("audit_wrong_photo_other", { name: suspect.name, other: suspect.other_name })
+      : t("audit_wrong_photo", { name: suspect.name });
+    // Each name's photos in a strip: the suspect photo first (outlined), then the celebrity's others.
+    const strips = [photoStrip(suspect.name, suspect.photo_id, !twoNames)];
+    if (suspect.other_name) strips.push(photoStrip(suspect.other_name, suspect.other_photo_id, false));
+    const item = h("section", { class: "panel audit", "data-testid": "audit-item", "data-kind": suspect.kind, "data-photo-id": suspect.photo_id });
+    const keep = h("button", {
+      type: "button",
+      "data-testid": "audit-keep",
+      onclick: () => api("api/audit/keep", { suspect: suspect }).then(() => { toast(t(twoNames ? "audit_distinct_done" : "audit_kept")); item.remove(); }).catch(failed),
+    }, t(twoNames ? "audit_distinct" : "audit_keep"));
+    const remove = twoNames
+      ? null
+      : h("button", {
           type: "button",
           class: "danger",
           "data-testid": "remove-photo",
@@ -482,55 +472,140 @@
             if (!(await confirmDialog(t("remove_photo_confirm", { name: suspect.name })))) return;
             api("api/photo/remove", { photo_id: suspect.photo_id }).then(() => { toast(t("removed_photo")); item.remove(); }).catch(failed);
           },
-        }, t("audit_remove"))
-      )
+        }, t("audit_remove"));
+    item.append(
+      h("h2", {}, title),
+      h("p", { class: "hint" }, t("audit_distance", { d: Number(suspect.distance).toFixed(3) }), " · ", t(twoNames ? "audit_two_names_hint" : "audit_wrong_photo_hint")),
+      ...strips,
+      h("div", { class: "row" }, keep, remove)
     );
     return item;
+  }
+
+  function photoStrip(name, firstId, outlined) {
+    const first = firstId ? thumbnail(firstId, name) : null;
+    if (first && outlined) first.classList.add("suspect");
+    const strip = h("div", { class: "strip", "data-testid": "audit-strip", "data-name": name }, first);
+    api("api/celebrity?" + new URLSearchParams({ name: name }))
+      .then((data) => strip.append(...data.photos.filter((p) => p.id !== firstId).slice(0, 8).map((p) => thumbnail(p.id, data.name))))
+      .catch(failed);
+    return h("div", { class: "named-strip" }, h("button", { type: "button", class: "link", onclick: () => celebrityPage(name).catch(failed) }, name), strip);
   }
 
   async function statusPage() {
     const data = await api("api/status");
     const answered = data.answers_per_hour.reduce((sum, h) => sum + h.answers, 0);
     const chart = h("canvas", { class: "chart", width: 400, height: 140, "data-testid": "answers-chart", role: "img", "aria-label": t("status_answers") });
-    const slots = [
-      fact(t("status_gallery"), t("status_gallery_value", { c: data.celebrities, p: data.photos }), "status-gallery"),
-      fact(t("status_queue"), t("status_queue_value", { n: data.queue.in_flight, limit: data.queue.limit }), "status-queue"),
-      fact(t("status_workers"), t("status_workers_value", { n: data.pool.workers, kind: data.pool.kind }), "status-workers"),
+    let live = liveFacts(data);
+    // While a build runs, each poll also refreshes the gallery's size, the queue and the workers.
+    const refresh = (fresh) => {
+      const next = liveFacts(fresh);
+      live.forEach((node, i) => node.replaceWith(next[i]));
+      live = next;
+    };
+    show(
+      h("h1", {}, t("status_title")),
+      live,
       h("section", { class: "panel" }, h("h2", {}, t("status_answers")), chart, h("p", { class: "hint" }, t("status_answers_total", { n: answered }))),
       calibrationSlot(data.calibration),
-      fact(t("status_cluster"), data.cluster.available ? data.cluster.workers.map((w) => w.address + " (" + w.in_work + ")").join(", ") : t("status_cluster_unavailable"), "status-cluster", !data.cluster.available),
-      wikidataSlot(data.wikidata),
-    ];
-    show(h("h1", {}, t("status_title")), slots);
+      wikidataSlot(data.wikidata, refresh)
+    );
     drawBars(chart, data.answers_per_hour.map((x) => x.answers));
+  }
+
+  function liveFacts(data) {
+    return [
+      fact(t("status_gallery"), t("status_gallery_value", { c: data.celebrities, p: data.photos }), "status-gallery"),
+      fact(t("status_queue"), t("status_queue_value", { n: data.queue.in_flight, limit: data.queue.limit }), "status-queue"),
+      workersSlot(data),
+    ];
   }
 
   function fact(label, value, testid, unavailable) {
     return h("section", { class: "panel" + (unavailable ? " unavailable" : ""), "data-testid": testid }, h("h2", {}, label), h("p", {}, value));
   }
 
+  function workersSlot(data) {
+    // The worker source's rows (today the bot's own pool; a cluster's workers when there is one).
+    const rows = data.cluster.available
+      ? data.cluster.workers
+      : [{ address: "local " + data.pool.kind + " pool", in_work: null, slots: data.pool.workers }];
+    const list = h("ul", { class: "workers" }, rows.map((w) =>
+      h("li", { "data-testid": "worker" },
+        h("span", { class: "address" }, /^local \w+ pool$/.test(w.address) ? t("status_local_pool", { kind: w.address.split(" ")[1] }) : w.address),
+        " ",
+        h("span", { class: "hint" }, t(w.slots === 1 ? "status_worker_value_one" : "status_worker_value", { slots: w.slots, n: w.in_work === null ? "?" : w.in_work })))
+    ));
+    const none = rows.length ? null : h("p", { class: "hint" }, t("status_no_workers"));
+    return h("section", { class: "panel", "data-testid": "status-workers" }, h("h2", {}, t("status_workers")), none || list);
+  }
+
   function calibrationSlot(calibration) {
     if (!calibration.available) return fact(t("status_calibration"), t("status_calibration_unavailable"), "status-calibration", true);
     if (!calibration.plot) return fact(t("status_calibration"), t("status_calibration_none"), "status-calibration");
-    const canvas = h("canvas", { class: "chart", width: 400, height: 180, role: "img", "aria-label": t("status_calibration") });
-    const panel = h("section", { class: "panel", "data-testid": "status-calibration" }, h("h2", {}, t("status_calibration")), canvas,
-      h("p", { class: "hint legend" }, h("span", { class: "key curve" }, t("status_plot_curve")), h("span", { class: "key same" }, t("status_plot_same")), h("span", { class: "key different" }, t("status_plot_different"))));
-    requestAnimationFrame(() => drawCalibration(canvas, calibration.plot));
+    const plot = calibration.plot;
+    const canvas = h("canvas", { class: "chart", width: 400, height: 200, "data-testid": "calibration-plot", role: "img", "aria-label": t("status_calibration") });
+    const note = plot.fitted
+      ? t("status_calibration_fitted", { boundary: Number(plot.boundary).toFixed(3), note: plot.note, same: plot.same.length, other: plot.different.length })
+      : t("status_calibration_fixed", { note: plot.note });
+    const panel = h("section", { class: "panel", "data-testid": "status-calibration", "data-fitted": plot.fitted ? "true" : "false" }, h("h2", {}, t("status_calibration")), canvas,
+      h("p", { class: "hint legend" }, h("span", { class: "key curve" }, t("status_plot_curve")), h("span", { class: "key same" }, t("status_plot_same")), h("span", { class: "key different" }, t("status_plot_different"))),
+      h("p", { class: "hint", "data-testid": "calibration-note" }, note));
+    requestAnimationFrame(() => drawCalibration(canvas, plot));
     return panel;
   }
 
-  function wikidataSlot(wikidata) {
+  function wikidataSlot(wikidata, refresh) {
     if (!wikidata.available) return fact(t("status_wikidata"), t("status_wikidata_unavailable"), "status-wikidata", true);
-    const p = wikidata.progress;
-    const line = !p ? "" : t("status_wikidata_" + p.state, { c: p.celebrities, p: p.photos, detail: p.detail });
-    const start = h("button", {
-      type: "button",
-      "data-testid": "wikidata-start",
-      disabled: p && p.state === "running",
-      onclick: () => api("api/wikidata/build", {}).then(() => statusPage()).catch(failed),
-    }, t("status_wikidata_start"));
-    if (p && p.state === "running") setTimeout(() => current === "status" && statusPage().catch(failed), 2000);
-    return h("section", { class: "panel", "data-testid": "status-wikidata" }, h("h2", {}, t("status_wikidata")), h("p", {}, line), start);
+    const items = h("textarea", { rows: 3, "data-testid": "wikidata-items", "aria-label": t("status_wikidata_items"), placeholder: t("status_wikidata_items"), maxlength: 4000 });
+    const start = h("button", { type: "submit", "data-testid": "wikidata-start" }, t("status_wikidata_start"));
+    const form = h("form", { class: "stack" }, items, start);
+    const progress = h("div", { "data-testid": "wikidata-progress" });
+    const panel = h("section", { class: "panel", "data-testid": "status-wikidata" }, h("h2", {}, t("status_wikidata")), h("p", { class: "hint" }, t("status_wikidata_hint")), form, progress);
+    let polling = 0;
+
+    function render(p) {
+      start.disabled = Boolean(p && p.state === "running");
+      if (!p) {
+        progress.replaceChildren();
+        return;
+      }
+      panel.dataset.state = p.state;
+      const line = t("status_wikidata_" + p.state, { done: p.done, total: p.total, added: p.added, updated: p.updated, photos: p.photos, detail: p.detail });
+      progress.replaceChildren(
+        ...[
+          h("p", { "data-testid": "wikidata-line" }, line),
+          p.state === "running" ? h("progress", { max: Math.max(1, p.total), value: p.done }) : null,
+          p.notes.length ? h("ul", { class: "notes hint" }, p.notes.map((n) => h("li", {}, n))) : null,
+        ].filter(Boolean)
+      );
+      // Live progress: asked again every 2 s while the build runs and this page is shown.
+      clearTimeout(polling);
+      if (p.state === "running") {
+        polling = setTimeout(() => {
+          if (current !== "status" || !panel.isConnected) return;
+          api("api/status")
+            .then((data) => {
+              refresh(data);
+              render(data.wikidata.progress);
+            })
+            .catch(failed);
+        }, 2000);
+      }
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      api("api/wikidata/build", { items: items.value })
+        .then((answer) => {
+          toast(t(answer.started ? "status_wikidata_started" : "status_wikidata_busy"));
+          return api("api/status");
+        })
+        .then((data) => render(data.wikidata.progress))
+        .catch(failed);
+    });
+    render(wikidata.progress);
+    return panel;
   }
 
   function colour(name, fallback) {
@@ -559,20 +634,50 @@
   }
 
   function drawCalibration(canvas, plot) {
+    // Distances 0..1.2 across, similarity 0..100 % up; below the curve, how the gallery's own distances
+    // fall: same-person pairs (green) and each sampled photo's nearest other celebrity (red).
     const ctx = canvas.getContext("2d");
     const { width, height } = canvas;
-    const x = (d) => (d / 1.2) * width;
-    const y = (s) => height - (s / 100) * height;
+    const left = 30, bottom = 18, top = 8;
+    const plotW = width - left - 6, plotH = height - bottom - top;
+    const x = (d) => left + (d / 1.2) * plotW;
+    const y = (s) => top + plotH - (s / 100) * plotH;
     ctx.clearRect(0, 0, width, height);
+    const bins = 48;
     const histogram = (values, style) => {
-      const bins = new Array(48).fill(0);
-      for (const d of values) bins[Math.min(47, Math.max(0, Math.floor((d / 1.2) * 48)))] += 1;
-      const top = Math.max(1, ...bins);
+      const counts = new Array(bins).fill(0);
+      for (const d of values) counts[Math.min(bins - 1, Math.max(0, Math.floor((d / 1.2) * bins)))] += 1;
+      const most = Math.max(1, ...counts);
       ctx.fillStyle = style;
-      bins.forEach((n, i) => ctx.fillRect((i * width) / 48, height - (n / top) * height * 0.6, width / 48 - 1, (n / top) * height * 0.6));
+      counts.forEach((n, i) => {
+        const tall = (n / most) * plotH * 0.6;
+        ctx.fillRect(left + (i * plotW) / bins, top + plotH - tall, plotW / bins - 1, tall);
+      });
     };
-    histogram(plot.same, "rgba(46, 160, 67, 0.45)");
-    histogram(plot.different, "rgba(207, 34, 46, 0.35)");
+    histogram(plot.same, "rgba(46, 160, 67, 0.5)");
+    histogram(plot.different, "rgba(207, 34, 46, 0.4)");
+    const hint = colour("--tg-hint-color", "#999");
+    ctx.strokeStyle = hint;
+    ctx.fillStyle = hint;
+    ctx.lineWidth = 1;
+    ctx.font = "11px sans-serif";
+    ctx.beginPath();
+    ctx.moveTo(left, top);
+    ctx.lineTo(left, top + plotH);
+    ctx.lineTo(left + plotW, top + plotH);
+    ctx.stroke();
+    ctx.textAlign = "center";
+    for (let d = 0; d <= 1.2001; d += 0.2) ctx.fillText(d.toFixed(1), x(d), height - 4);
+    ctx.textAlign = "right";
+    for (const s of [0, 50, 100]) ctx.fillText(s + "%", left - 3, y(s) + 4);
+    if (plot.boundary !== null && plot.boundary !== undefined) {
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x(plot.boundary), top);
+      ctx.lineTo(x(plot.boundary), top + plotH);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     ctx.strokeStyle = colour("--tg-button-color", "#2481cc");
     ctx.lineWidth = 2;
     ctx.beginPath();
