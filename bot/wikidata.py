@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -97,15 +96,6 @@ def read_query(path: str) -> str:
     return query
 
 
-@contextlib.asynccontextmanager
-async def _gallery(db: Path) -> AsyncIterator[Gallery]:
-    gallery = await Gallery.open(db)
-    try:
-        yield gallery
-    finally:
-        await gallery.close()
-
-
 async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
     items = list(args.items) + (read_items(args.from_file) if args.from_file else [])
     query = read_query(args.sparql) if args.sparql else None
@@ -119,7 +109,7 @@ async def cmd_wikidata(args: argparse.Namespace, db: Path) -> int:
     try:
         # Workers ready before the first download: a Ctrl-C then finds them ignoring it (engine/pool.py).
         await asyncio.to_thread(pool.warm_up)
-        async with _gallery(db) as gallery:
+        async with await Gallery.open(db) as gallery:
             with tqdm(desc="people", unit="person", file=sys.stderr, disable=None) as bar:
 
                 def total(n: int) -> None:
@@ -177,7 +167,7 @@ def credit_line(record: PhotoRecord) -> str:
 async def cmd_credits(args: argparse.Namespace, db: Path) -> int:
     if not db.is_file():
         raise CliError(f"no gallery at {db}", 1)
-    async with _gallery(db) as gallery:
+    async with await Gallery.open(db) as gallery:
         try:
             known = await gallery.find(args.name) if args.name else True
         except InvalidName as exc:

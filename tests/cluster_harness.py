@@ -14,14 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from distributed import Client
 
 from engine.cluster import TLSFiles, cluster_security
-from tests.botapi.harness import REPO
+from tests.botapi.harness import REPO, LoggedProcess
 
 WORKER_READY = re.compile(r"worker \S+ ready at (\S+) \(models loaded\)")
 
@@ -32,8 +30,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Service:
+class Service(LoggedProcess):
     """A `lookalike scheduler` or `lookalike worker` process, in a process group of its own."""
+
+    wait_timeout = 90.0
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return " ".join(map(str, self.process.args))
 
     def __init__(
         self, args: list[str], log_path: Path, env: dict[str, str], prefix: tuple[str, ...] = ()
@@ -48,21 +52,6 @@ class Service:
             cwd=log_path.parent,
             start_new_session=True,  # its own group: the worker processes its Nanny spawns are in it too
         )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for_log(self, predicate: Callable[[str], bool], timeout: float = 90.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log
-            if predicate(text):
-                return text
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.process.args} exited with {self.process.returncode}:\n{text}")
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.process.args}: the log never matched:\n{self.log}")
 
     def kill(self, signum: int = signal.SIGKILL) -> None:
         """Signal the whole group (the command and every process it started)."""

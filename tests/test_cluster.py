@@ -24,7 +24,7 @@ from distributed import Client
 from bot.settings import SettingsError, load_cluster_settings
 from engine.cluster import TLSFiles, cluster_security
 from tests.botapi import FakeBotAPI, User
-from tests.botapi.harness import REPO, RunningBot, next_message, start_api
+from tests.botapi.harness import REPO, RunningBot, bot_environment, next_message, start_api
 from tests.cluster_harness import Cluster, NetworkHost, free_port, network_hosts_possible
 from tests.paths import photo
 from tests.test_reliability import BUSY, LOG_LINE, assert_clean_log
@@ -359,17 +359,8 @@ def test_workers_on_hosts_of_their_own_over_tls_and_a_cut_cable(api, tmp_path, c
 
 def test_the_bot_says_in_one_line_when_it_cannot_reach_the_scheduler(api, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOOKALIKE_", "ADMIN_"))
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_BASE_URL=api.base_url,
-        TELEGRAM_BASE_FILE_URL=api.base_file_url,
-        LOOKALIKE_DB=str(tmp_path / "gallery.sqlite"),
-        LOOKALIKE_CLUSTER=address,
-        LOOKALIKE_CLUSTER_WAIT="3",
-        PYTHONPATH=str(REPO),
+    environment = bot_environment(
+        api, tmp_path / "gallery.sqlite", LOOKALIKE_CLUSTER=address, LOOKALIKE_CLUSTER_WAIT="3"
     )
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],

@@ -25,7 +25,6 @@ from store.gallery import Gallery
 from tests.botapi import FakeBotAPI
 from tests.botapi.harness import RunningBot
 from tests.paths import REPO, face
-from tests.test_webapp_api import free_port
 from tests.test_webapp_browser import (  # noqa: F401 — browser and screens are fixtures used here
     ADMIN,
     App,
@@ -36,6 +35,7 @@ from tests.test_webapp_browser import (  # noqa: F401 — browser and screens ar
     init_data,
     run_in_thread,
     screens,
+    serving_web_app,
 )
 from tests.wikimedia import WikimediaStandIn, korean_gallery
 
@@ -95,25 +95,8 @@ def bot(api: FakeBotAPI, wm: WikimediaStandIn, tmp_path_factory, models) -> Iter
     root = tmp_path_factory.mktemp("admin-app")
     db = root / "gallery.sqlite"
     run_in_thread(build_gallery(db, planted_folder(root), models))
-    port = free_port()
-    running = RunningBot(
-        api,
-        db,
-        admin_ids=str(ADMIN.id),
-        env={
-            **wm.env,
-            "WIKIMEDIA_TIMEOUT": "2",
-            "WIKIMEDIA_BACKOFF": "0.05",
-            "WEB_APP_URL": f"http://127.0.0.1:{port}/",
-            "WEB_APP_LISTEN": "127.0.0.1",
-            "WEB_APP_PORT": str(port),
-            "LOOKALIKE_WORKERS": "1",
-        },
-    )
-    running.web_app_url = f"http://127.0.0.1:{port}/"  # type: ignore[attr-defined]
-    yield running
-    assert running.stop() == 0
-    assert "Traceback" not in running.log
+    wikimedia = {**wm.env, "WIKIMEDIA_TIMEOUT": "2", "WIKIMEDIA_BACKOFF": "0.05"}
+    yield from serving_web_app(api, db, str(ADMIN.id), **wikimedia)
 
 
 @pytest.fixture

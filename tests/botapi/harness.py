@@ -20,8 +20,54 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAE-lookalike_TEST-token_0123456789ab"
 
 
-class RunningBot:
+def bot_environment(api: FakeBotAPI, db: Path, **settings: str) -> dict[str, str]:
+    """The environment of a bot served by `api` with the gallery `db`: this process's own, less any
+    TELEGRAM_/LOOKALIKE_/ADMIN_ setting of the machine, plus `settings`."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOOKALIKE_", "ADMIN_"))
+    }
+    environment.update(
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_BASE_URL=api.base_url,
+        TELEGRAM_BASE_FILE_URL=api.base_file_url,
+        LOOKALIKE_DB=str(db),
+        ADMIN_IDS="",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(REPO),
+    )
+    environment.update(settings)
+    return environment
+
+
+class LoggedProcess:
+    """A process of ours whose output goes to `log_path`: read it, and wait for a line in it."""
+
+    process: subprocess.Popen
+    log_path: Path
+    name = "the process"
+    wait_timeout = 30.0  # seconds, unless a wait says otherwise
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_log(self, predicate: Callable[[str], bool], timeout: float | None = None) -> str:
+        """The log once `predicate` holds for it; RuntimeError if the process ends first, else TimeoutError."""
+        deadline = time.monotonic() + (self.wait_timeout if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            text = self.log
+            if predicate(text):
+                return text
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{text}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name}: the log never matched:\n{self.log}")
+
+
+class RunningBot(LoggedProcess):
     """A `lookalike run` process; its log (stderr) goes to `log_path`."""
+
+    name = "the bot"
 
     def __init__(
         self,
@@ -35,23 +81,12 @@ class RunningBot:
         self.api = api
         self.db = db
         self.log_path = db.with_suffix(f".{int(time.time() * 1000)}.log")
-        environment = {
-            k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOOKALIKE_", "ADMIN_"))
-        }
-        environment.update(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_BASE_URL=api.base_url,
-            TELEGRAM_BASE_FILE_URL=api.base_file_url,
-            LOOKALIKE_DB=str(db),
-            ADMIN_IDS=admin_ids,
-            PYTHONUNBUFFERED="1",
-        )
-        environment.update(env or {})
+        environment = bot_environment(api, db, ADMIN_IDS=admin_ids, **(env or {}))
         self._log = self.log_path.open("w", encoding="utf-8")
         # cwd: a folder with no .env, so only this environment counts
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
-            env={**environment, "PYTHONPATH": str(REPO)},
+            env=environment,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=db.parent,
@@ -61,21 +96,6 @@ class RunningBot:
         except BaseException:  # never left running by a start that failed or took too long
             self.kill()
             raise
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for_log(self, predicate: Callable[[str], bool], timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log
-            if predicate(text):
-                return text
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{text}")
-            time.sleep(0.05)
-        raise TimeoutError(f"the bot's log never matched:\n{self.log}")
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         if self.process.poll() is None:
