@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from bot.audit import calibration_json, calibration_line, cmd_audit, print_suspects
 from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
+from bot.galleries import readable_gallery, writable_gallery
 from bot.render import collage_for, map_for
 from bot.texts import texts
 from engine.faces import Analysis, FaceModels
@@ -19,9 +20,8 @@ from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
 from store.backup import backup_database
-from store.calibrate import refit, stale
+from store.calibrate import refit
 from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
-from store.demo import open_demo_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName
 from store.projector import write_projector_files
@@ -57,42 +57,6 @@ def _wikidata_command(name: str):  # type: ignore[no-untyped-def]
         return await getattr(wikidata, name)(args, db)
 
     return run
-
-
-@contextlib.asynccontextmanager
-async def writable_gallery(db: Path) -> AsyncIterator[Gallery]:
-    """The gallery file, created if absent."""
-    gallery = await Gallery.open(db)
-    try:
-        yield gallery
-    finally:
-        await gallery.close()
-
-
-@contextlib.asynccontextmanager
-async def readable_gallery(db: Path) -> AsyncIterator[Gallery]:
-    """The gallery file; the demo gallery (with a note on stderr) when the file is absent or empty."""
-    gallery = await Gallery.open(db) if db.is_file() else None
-    if gallery is not None and gallery.photo_count:
-        try:
-            if stale(gallery):  # a gallery from before calibrations, or changed by another program
-                await refit(gallery)
-            yield gallery
-        finally:
-            await gallery.close()
-        return
-    if gallery is not None:
-        await gallery.close()
-    demo = await open_demo_gallery()
-    print(
-        f"lookalike: the gallery {db} is empty; using the demo gallery ({demo.celebrity_count} celebrities). "
-        "Add your own with `lookalike import DIR`.",
-        file=sys.stderr,
-    )
-    try:
-        yield demo
-    finally:
-        await demo.close()
 
 
 def _error(photo: str, code: str, message: str) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.console import EXIT_OK, EXIT_USAGE, CliError, print_json
+from bot.galleries import readable_gallery
 from bot.settings import WikimediaSettings
 from engine.pool import FacePool
 from store.curate import Analyzer
@@ -165,9 +166,7 @@ def credit_line(record: PhotoRecord) -> str:
 
 
 async def cmd_credits(args: argparse.Namespace, db: Path) -> int:
-    if not db.is_file():
-        raise CliError(f"no gallery at {db}", 1)
-    async with await Gallery.open(db) as gallery:
+    async with readable_gallery(db) as gallery:  # the demo gallery's photos are credited too
         try:
             known = await gallery.find(args.name) if args.name else True
         except InvalidName as exc:

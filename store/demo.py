@@ -17,10 +17,30 @@ import numpy as np
 from engine.calibration import fit_index
 from engine.faces import Face, face_thumbnail
 from engine.images import decode_photo
-from store.gallery import Gallery, content_hash
+from store.gallery import Credit, Gallery, content_hash
 
 DEMO = files("store") / "demo"
 MANIFEST = "embeddings.json"
+SOURCE_REPO = "https://github.com/ageitgey/face_recognition/blob/2e2dccea9dd0ce730c8d464d0f67c6eebb40c9d1"
+# Who to credit where a demo photo is shown (ATTRIBUTION.txt says the same at length).
+DEMO_AUTHOR = "face_recognition's examples (photographer not stated)"
+DEMO_LICENSE = ("MIT", f"{SOURCE_REPO}/LICENSE")
+
+
+def demo_sources() -> dict[str, str]:
+    """Each demo photo's file → its path in the source repository, read from ATTRIBUTION.txt."""
+    sources = {}
+    for line in (DEMO / "ATTRIBUTION.txt").read_text(encoding="utf-8").splitlines():
+        shipped, arrow, original = line.partition("<-")
+        if arrow and shipped.strip().endswith(".jpg"):
+            sources[shipped.strip()] = original.split()[0]
+    return sources
+
+
+def demo_credit(file: str, sources: dict[str, str]) -> Credit:
+    """The credit of one demo photo (MIT, from face_recognition's examples)."""
+    page = f"{SOURCE_REPO}/{sources[file]}" if file in sources else SOURCE_REPO
+    return Credit(DEMO_AUTHOR, DEMO_LICENSE[0], DEMO_LICENSE[1], page)
 
 
 def demo_entries() -> list[dict]:
@@ -31,6 +51,7 @@ def demo_entries() -> list[dict]:
 async def open_demo_gallery() -> Gallery:
     """An in-memory gallery holding the demo celebrities."""
     gallery = await Gallery.open(":memory:")
+    sources = demo_sources()
     try:
         for entry in demo_entries():
             data = (DEMO / "photos" / entry["file"]).read_bytes()
@@ -41,7 +62,13 @@ async def open_demo_gallery() -> Gallery:
                 embedding=np.asarray(entry["embedding"], dtype=np.float32),
                 thumbnail=face_thumbnail(pixels, box),  # type: ignore[arg-type]
             )
-            await gallery.add_face(entry["name"], face, content_hash(data), source=f"demo:{entry['file']}")
+            await gallery.add_face(
+                entry["name"],
+                face,
+                content_hash(data),
+                source=f"demo:{entry['file']}",
+                credit=demo_credit(entry["file"], sources),
+            )
         gallery.calibration = fit_index(gallery.index)  # too small to fit: says so, keeps the fixed curve
     except BaseException:
         await gallery.close()

@@ -200,3 +200,12 @@ def test_a_huge_or_bomb_photo_is_refused_with_status_4(tmp_path) -> None:
     assert result.returncode == 4
     error = json_lines(result.stdout)[0]["error"]
     assert error["code"] == "bad_image" and error["message"].startswith("too large")
+
+
+def test_credits_list_the_demo_photos_while_the_demo_gallery_answers() -> None:
+    result = lookalike("credits", "--json")
+    assert result.returncode == 0 and "demo gallery" in result.stderr
+    credits = json_lines(result.stdout)
+    assert len(credits) == 8 and {c["license"] for c in credits} == {"MIT"}
+    assert {c["name"] for c in credits} >= {"Barack Obama", "Joe Biden"}
+    assert all(c["source"].startswith("https://github.com/ageitgey/face_recognition/") for c in credits)

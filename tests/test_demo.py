@@ -26,3 +26,17 @@ async def test_the_demo_gallery_opens_in_memory_with_every_celebrity() -> None:
         assert gallery.path == ":memory:"
     finally:
         await gallery.close()
+
+
+async def test_every_demo_photo_is_credited_to_its_source() -> None:
+    gallery = await open_demo_gallery()
+    try:
+        records = await gallery.photo_records()
+    finally:
+        await gallery.close()
+    assert len(records) == len(demo_entries())
+    for record in records:
+        assert record.credit.license == "MIT" and record.credit.author
+        # the page of the very file it was made from, e.g. …/examples/obama.jpg
+        assert record.credit.source_page.startswith("https://github.com/ageitgey/face_recognition/blob/")
+        assert "/examples/" in record.credit.source_page, record

@@ -137,7 +137,7 @@ async def on_credits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     assert message is not None
     name = argument(message.text)
-    gallery = services(context).gallery
+    gallery = services(context).active_gallery()  # the demo gallery's photos while it is the one answering
     try:
         known = await gallery.find(name) if name else True
     except InvalidName:
