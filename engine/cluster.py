@@ -25,6 +25,7 @@ from typing import Literal, TypeVar
 
 from distributed import Client, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
+from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 from distributed.security import Security
 
@@ -429,6 +430,8 @@ async def _outcome(future: object) -> Analysis | ImageError | _Lost:
         return await future  # type: ignore[misc]
     except FutureCancelledError as exc:
         return _Lost(exc.reason)
+    except CommClosedError as exc:  # the scheduler went while the result was being fetched
+        return _Lost(str(exc))
     except KilledWorker as exc:
         raise WorkerCrashed("the photo's task killed the workers that ran it") from exc
 

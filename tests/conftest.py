@@ -10,7 +10,7 @@ import pytest
 
 from engine.faces import FaceModels
 from tests.botapi import FakeBotAPI
-from tests.botapi.harness import start_api
+from tests.botapi.harness import RunningBot, start_api
 from tests.paths import FACES_DIR
 from tests.processes import descendants, describe, marked_processes, still_running
 
@@ -35,6 +35,16 @@ def _nothing_left_running() -> Iterator[None]:
         pytest.fail(
             "processes left running by the tests:\n" + "\n".join(describe(p) for p in left), pytrace=False
         )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_bot_outlives_its_module() -> Iterator[None]:
+    """Kill the bots a module's tests left running: a test that fails half-way never reaches its stop."""
+    yield
+    while RunningBot.started:
+        bot = RunningBot.started.pop()
+        if bot.process.poll() is None:
+            bot.kill()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from tests.botapi.server import FakeBotAPI
 
@@ -68,6 +69,7 @@ class RunningBot(LoggedProcess):
     """A `lookalike run` process; its log (stderr) goes to `log_path`."""
 
     name = "the bot"
+    started: ClassVar[list[RunningBot]] = []  # every bot started, so that a failed test's can be ended
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class RunningBot(LoggedProcess):
         environment = bot_environment(api, db, ADMIN_IDS=admin_ids, **(env or {}))
         self._log = self.log_path.open("w", encoding="utf-8")
         # cwd: a folder with no .env, so only this environment counts
+        RunningBot.started.append(self)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             env=environment,
