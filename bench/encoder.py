@@ -1,4 +1,5 @@
-"""Where one face's encoding time goes, and the same model in another build of dlib.
+"""Where one face's encoding time goes: dlib-bin's encoder, the project's numpy run of the same network
+(`engine/encoder.py`, what `FaceModels` uses), and the same model in another build of dlib.
 
     uv run python bench/encoder.py --json
     uv run python bench/encoder.py --python /tmp/dlibblas-venv/bin/python --json   # also another dlib
@@ -10,7 +11,10 @@ median of `--rounds` runs of each step that `FaceModels.embed` goes through:
 - `landmarks`: the 5-point shape predictor on the face box;
 - `chip`: `dlib.get_face_chip` (rotate, scale and crop to the 150x150 chip the network takes);
 - `network`: `compute_face_descriptor` on that chip (the ResNet alone);
-- `descriptor`: `compute_face_descriptor(image, landmarks)`, what the project calls: chip + network.
+- `descriptor`: `compute_face_descriptor(image, landmarks)`, dlib's own encoder: chip + network;
+- `numpy network`: `engine.encoder.FaceEncoder.encode` on the same chip (where the interpreter has the
+  project's dependencies), what `FaceModels.embed` runs since dlib-bin's encoder was replaced; its
+  descriptors are compared to dlib's (`numpy_max_abs_diff`).
 Each other build is run with OpenBLAS on 1 thread (what one worker of the project's process pool, one
 per core, would use) and with its default threads; its descriptors are compared to this interpreter's
 (largest absolute difference per component, largest Euclidean distance between the two descriptors of
@@ -53,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-STEPS = ("landmarks", "chip", "network", "descriptor")
+STEPS = ("landmarks", "chip", "network", "descriptor", "numpy network")
 
 
 def log(message: str) -> None:
@@ -69,9 +73,17 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
 
     predictor = dlib.shape_predictor(predictor_path)
     encoder = dlib.face_recognition_model_v1(encoder_path)
+    try:  # the project's numpy encoder, where this interpreter can import it
+        from engine.encoder import FaceEncoder
+
+        ours = FaceEncoder.from_file(encoder_path)
+    except ImportError:
+        ours = None
+    steps = STEPS if ours is not None else STEPS[:-1]
+    numpy_diff = 0.0
     data = np.load(faces_file)
     count = int(data["count"])
-    per_face: dict[str, list[float]] = {step: [] for step in STEPS}
+    per_face: dict[str, list[float]] = {step: [] for step in steps}
     descriptors, from_chips = [], []
     detector = dlib.get_frontal_face_detector()
     detect: list[float] = []
@@ -87,7 +99,7 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
         pixels = np.ascontiguousarray(data[f"pixels_{i}"])
         top, right, bottom, left = (int(v) for v in data[f"box_{i}"])
         rect = dlib.rectangle(left, top, right, bottom)
-        runs: dict[str, list[float]] = {step: [] for step in STEPS}
+        runs: dict[str, list[float]] = {step: [] for step in steps}
         for _ in range(rounds + 1):  # the first round warms up and is dropped
             start = time.perf_counter()
             shape = predictor(pixels, rect)
@@ -101,11 +113,16 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
             start = time.perf_counter()
             descriptor = encoder.compute_face_descriptor(pixels, shape, 0)
             runs["descriptor"].append(time.perf_counter() - start)
-        for step in STEPS:
+            if ours is not None:
+                start = time.perf_counter()
+                from_numpy = ours.encode(np.asarray(chip))
+                runs["numpy network"].append(time.perf_counter() - start)
+                numpy_diff = max(numpy_diff, float(np.abs(from_numpy - np.asarray(descriptor)).max()))
+        for step in steps:
             per_face[step].append(statistics.median(runs[step][1:]))
         descriptors.append([float(v) for v in descriptor])
         from_chips.append([float(v) for v in from_chip])
-    ms = {step: round(statistics.mean(per_face[step]) * 1e3, 2) for step in STEPS}
+    ms = {step: round(statistics.mean(per_face[step]) * 1e3, 2) for step in steps}
     chip_vs_full = float(np.abs(np.array(descriptors) - np.array(from_chips)).max())
     return {
         "python": sys.executable,
@@ -119,7 +136,8 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
         "rounds": rounds,
         "ms_per_face": ms,
         "detect_ms_per_photo": round(statistics.mean(detect) * 1e3, 2),
-        "ms_per_face_max": {step: round(max(per_face[step]) * 1e3, 2) for step in STEPS},
+        "ms_per_face_max": {step: round(max(per_face[step]) * 1e3, 2) for step in steps},
+        "numpy_max_abs_diff": numpy_diff if ours is not None else None,
         "chip_plus_network_ms": round(ms["chip"] + ms["network"], 2),
         "descriptor_from_chip_max_abs_diff": chip_vs_full,
         "descriptors": descriptors,
@@ -198,7 +216,9 @@ def summary_line(label: str, report: dict) -> str:
     ms = report["ms_per_face"]
     return (
         f"{label}: landmarks {ms['landmarks']} ms, chip {ms['chip']} ms, network {ms['network']} ms, "
-        f"descriptor (chip + network) {ms['descriptor']} ms per face; HOG detection "
+        f"descriptor (chip + network) {ms['descriptor']} ms per face; "
+        + (f"numpy network {ms['numpy network']} ms; " if "numpy network" in ms else "")
+        + f"HOG detection "
         f"{report['detect_ms_per_photo']} ms per photo; BLAS {report['DLIB_USE_BLAS']}, "
         f"AVX {report['USE_AVX_INSTRUCTIONS']}, OPENBLAS_NUM_THREADS {report['openblas_num_threads']}"
     )
@@ -263,11 +283,16 @@ def main(argv: list[str] | None = None) -> int:
             "chip_share": round(ms["chip"] / per_face, 3),
             "network_share": round(ms["network"] / per_face, 3),
         },
+        "numpy_speedup_network": round(ms["network"] / ms["numpy network"], 2),
         "others": [{k: v for k, v in o.items() if k != "descriptors"} for o in others],
         "machine": _machine(load_start),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    log(f"encoder: split of a face's embedding: {report['split']}; done in {report['seconds']} s")
+    log(
+        f"encoder: split of a face's embedding: {report['split']}; the numpy network is "
+        f"{report['numpy_speedup_network']}x dlib-bin's, descriptors within "
+        f"{project['numpy_max_abs_diff']:.1e}; done in {report['seconds']} s"
+    )
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
     return 0
 

@@ -3,9 +3,10 @@
     uv run python bench/steadiness.py
 
 Every single-identity photo of ../shared/faces is embedded three ways, from the same detected box:
-- "plain": what the bot does (dlib's encoder, no jitter);
+- "plain": what the bot does (dlib's ResNet run by engine/encoder.py, no jitter);
 - "mirror": the mean of the face's embedding and its mirror image's (one more encoding per face);
-- "jitter 5": dlib's `num_jitters=5` (the face re-encoded from 5 random crops/flips, averaged).
+- "jitter 5": dlib's `num_jitters=5` (the face re-encoded from 5 random crops/flips, averaged), which only
+  dlib's own encoder does: its time includes dlib-bin's slower network.
 
 For each: photos of one person (different photos: near-duplicate frames are left out, bench/aggregation.py)
 should come closer together relative to different people — that makes a selfie's #1 steadier — while
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 import dlib
@@ -32,7 +34,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.aggregation import group_of  # noqa: E402
-from engine.faces import FaceModels  # noqa: E402
+from engine.encoder import CHIP_PADDING, CHIP_SIDE  # noqa: E402
+from engine.faces import FaceModels, _model_dir  # noqa: E402
 from engine.images import decode_photo  # noqa: E402
 from tests.paths import FACES_DIR, manifest  # noqa: E402
 
@@ -43,15 +46,25 @@ def embed(models: FaceModels, pixels: np.ndarray, box: tuple[int, int, int, int]
     """One face's embedding under a variant (the box is in full-resolution pixels)."""
     top, right, bottom, left = box
     shape = models.predictor(pixels, dlib.rectangle(left, top, right, bottom))
-    jitters = 5 if variant == "jitter 5" else 0
-    plain = np.asarray(models.encoder.compute_face_descriptor(pixels, shape, jitters))
+    if variant == "jitter 5":
+        return np.asarray(_dlib_encoder().compute_face_descriptor(pixels, shape, 5))
+    plain = _encode(models, pixels, shape)
     if variant != "mirror":
         return plain
     flipped = np.ascontiguousarray(pixels[:, ::-1])
     width = pixels.shape[1]
     mirror_shape = models.predictor(flipped, dlib.rectangle(width - right, top, width - left, bottom))
-    mirrored = np.asarray(models.encoder.compute_face_descriptor(flipped, mirror_shape, 0))
-    return (plain + mirrored) / 2
+    return (plain + _encode(models, flipped, mirror_shape)) / 2
+
+
+def _encode(models: FaceModels, pixels: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
+    chip = dlib.get_face_chip(pixels, shape, size=CHIP_SIDE, padding=CHIP_PADDING)
+    return models.encoder.encode(np.asarray(chip))
+
+
+@cache
+def _dlib_encoder() -> dlib.face_recognition_model_v1:
+    return dlib.face_recognition_model_v1(str(_model_dir() / "dlib_face_recognition_resnet_model_v1.dat"))
 
 
 def measure(models: FaceModels) -> dict:

@@ -15,6 +15,7 @@ import dlib
 import numpy as np
 from PIL import Image
 
+from engine.encoder import CHIP_PADDING, CHIP_SIDE, FaceEncoder
 from engine.images import decode_photo, encode_jpeg
 
 DETECT_MAX_SIDE = 1024  # detect on a copy no larger than this; encode from the full-resolution photo
@@ -70,15 +71,14 @@ def _model_dir() -> Path:
 
 
 class FaceModels:
-    """dlib's HOG detector, 5-point landmark predictor and ResNet encoder, loaded once per worker."""
+    """dlib's HOG detector and 5-point landmark predictor, and dlib's ResNet run by `FaceEncoder` (the
+    same descriptors, 4x faster than dlib-bin's own encoder here), loaded once per worker."""
 
     def __init__(self) -> None:
         models = _model_dir()
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self.encoder = dlib.face_recognition_model_v1(
-            str(models / "dlib_face_recognition_resnet_model_v1.dat")
-        )
+        self.encoder = FaceEncoder.from_file(models / "dlib_face_recognition_resnet_model_v1.dat")
 
     def locate(self, pixels: np.ndarray) -> list[Box]:
         """Face boxes in full-resolution pixels, found on a downscaled copy; upsampled only if none found."""
@@ -100,8 +100,8 @@ class FaceModels:
         shapes = dlib.full_object_detections()
         for top, right, bottom, left in boxes:
             shapes.append(self.predictor(pixels, dlib.rectangle(left, top, right, bottom)))
-        descriptors = self.encoder.compute_face_descriptor(pixels, shapes, 0)
-        return [np.asarray(d, dtype=np.float32) for d in descriptors]
+        chips = dlib.get_face_chips(pixels, shapes, size=CHIP_SIDE, padding=CHIP_PADDING)
+        return [self.encoder.encode(np.asarray(chip)) for chip in chips]
 
     def analyze(self, source: bytes | str | Path, max_faces: int = MAX_FACES) -> Analysis:
         """Photo bytes or path in; its faces (largest first, at most `max_faces`) with embeddings out.

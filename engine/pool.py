@@ -1,8 +1,8 @@
 """Run crop-and-embed off the event loop: a pool of workers, each with its own `FaceModels`.
 
-Two kinds behind one interface. dlib's encoder holds the GIL (two threads encode at 0.93x one), so threads
-keep the event loop waiting; processes give every core to dlib and leave the loop free, at the cost of
-pickling the photo bytes. Processes are the default (bench/run.py measures event-loop lag with both).
+Two kinds behind one interface. dlib's detector and landmarks, and the Python between the encoder's matrix
+products, hold the GIL for part of every photo, so threads keep the event loop waiting; processes give
+every core to the models and leave the loop free, at the cost of pickling the photo bytes. Processes are the default (bench/run.py measures event-loop lag with both).
 A bounded queue: past `queue_limit` photos waiting or in work, `submit` refuses at once with `Busy`.
 
 `DrawPool` is a second, small pool for drawing (collages, game boards, twin pairs), so that an answer
