@@ -127,6 +127,51 @@ def _round_mask(width: int, height: int, radius: int) -> Image.Image:
     return big.reduce(ss)
 
 
+@lru_cache(maxsize=256)
+def _mask_corner(width: int, height: int, radius: int) -> int:
+    """Size and corner radius -> side of the square corners outside which the mask is fully opaque (255)."""
+    mask = _round_mask(width, height, radius)
+    see_through = mask.point(lambda v: 255 if v < 255 else 0)
+    side = 0
+    for quarter in (
+        (0, 0, width // 2, height // 2),
+        (width // 2, 0, width, height // 2),
+        (0, height // 2, width // 2, height),
+        (width // 2, height // 2, width, height),
+    ):
+        qx0, qy0, qx1, qy1 = quarter
+        bbox = see_through.crop(quarter).getbbox()
+        if bbox:  # distance of the partly transparent pixels from the quarter's outer corner
+            bx0, by0, bx1, by1 = bbox
+            side = max(side, bx1 if qx0 == 0 else qx1 - qx0 - bx0, by1 if qy0 == 0 else qy1 - qy0 - by0)
+    return side
+
+
+def _paste_rounded(
+    canvas: Image.Image, source: RGB | Image.Image, xy: tuple[int, int], size: tuple[int, int], radius: int
+) -> None:
+    """Canvas, a colour or an image of `size`, top-left corner and radius -> pasted as a rounded rectangle.
+
+    Same pixels as pasting through the whole `_round_mask`, but only the four corners go through the
+    mask: a masked paste costs far more per pixel than a plain one, and the rest of the mask is opaque.
+    """
+    w, h = size
+    x, y = xy
+    mask = _round_mask(w, h, radius)
+    c = _mask_corner(w, h, radius)
+    if 2 * c >= w or 2 * c >= h:  # a disc or a pill: (nearly) all of it is corners
+        canvas.paste(source, (x, y, x + w, y + h), mask)
+        return
+    image = source if isinstance(source, Image.Image) else None
+    # The opaque cross: a full-height middle band, then the left and right bands between the corners.
+    for box in ((c, 0, w - c, h), (0, c, c, h - c), (w - c, c, w, h - c)):
+        part = image.crop(box) if image else source
+        canvas.paste(part, (x + box[0], y + box[1], x + box[2], y + box[3]))
+    for box in ((0, 0, c, c), (w - c, 0, w, c), (0, h - c, c, h), (w - c, h - c, w, h)):
+        part = image.crop(box) if image else source
+        canvas.paste(part, (x + box[0], y + box[1], x + box[2], y + box[3]), mask.crop(box))
+
+
 def _rounded(canvas: Image.Image, box: Box, radius: int, fill: RGB) -> None:
     """Canvas, box (x0, y0, x1, y1 exclusive) -> paints an anti-aliased rounded rectangle."""
     x0, y0, x1, y1 = box
@@ -134,7 +179,7 @@ def _rounded(canvas: Image.Image, box: Box, radius: int, fill: RGB) -> None:
     if w < 1 or h < 1:
         return
     radius = min(radius, w // 2, h // 2)
-    canvas.paste(fill, box, _round_mask(w, h, radius))
+    _paste_rounded(canvas, fill, (x0, y0), (w, h), radius)
 
 
 def _card(canvas: Image.Image, box: Box, border: RGB = CARD_BORDER, width: int = 1, fill: RGB = CARD) -> None:
@@ -146,7 +191,7 @@ def _card(canvas: Image.Image, box: Box, border: RGB = CARD_BORDER, width: int =
 
 def _photo(canvas: Image.Image, image: Image.Image, xy: tuple[int, int], size: int, radius: int) -> None:
     """Canvas, face image, top-left corner and side -> pastes the face fitted into a rounded square."""
-    canvas.paste(_fit_square(image, size), xy, _round_mask(size, size, min(radius, size // 2)))
+    _paste_rounded(canvas, _fit_square(image, size), xy, (size, size), min(radius, size // 2))
 
 
 def _badge(canvas: Image.Image, center: tuple[int, int], diameter: int, rank: int) -> None:
