@@ -204,27 +204,30 @@ def _photo(canvas: Image.Image, image: Image.Image, xy: tuple[int, int], size: i
     _paste_rounded(canvas, _fit_square(image, size), xy, (size, size), min(radius, size // 2))
 
 
-def _badge(canvas: Image.Image, center: tuple[int, int], diameter: int, rank: int) -> None:
-    """Canvas, centre, diameter and rank -> a medal-coloured disc with a white ring and the rank number."""
-    cx, cy = center
+@lru_cache(maxsize=128)
+def _badge_patch(diameter: int, rank: int) -> tuple[Image.Image, Image.Image]:
+    """Diameter and rank -> the badge drawn once on white: its picture and the mask of its outer disc.
+
+    Pasted through that mask it gives the same pixels as drawing the white disc, the medal disc and the
+    number on the canvas: the medal and the number stay where the white disc is opaque.
+    """
     ring = max(2, diameter // 14)
     outer = diameter + 2 * ring
+    patch = Image.new("RGB", (outer, outer), CARD)
+    c, r = outer // 2, diameter // 2
     _rounded(
-        canvas,
-        (cx - outer // 2, cy - outer // 2, cx - outer // 2 + outer, cy - outer // 2 + outer),
-        outer,
-        CARD,
-    )
-    r = diameter // 2
-    _rounded(
-        canvas,
-        (cx - r, cy - r, cx - r + diameter, cy - r + diameter),
-        diameter,
-        MEDALS.get(rank, BADGE_OTHER),
+        patch, (c - r, c - r, c - r + diameter, c - r + diameter), diameter, MEDALS.get(rank, BADGE_OTHER)
     )
     label = str(rank)
     size = round(diameter * (0.5 if len(label) < 3 else 0.38))
-    ImageDraw.Draw(canvas).text((cx, cy), label, font=font(size, "Bold"), fill=CARD, anchor="mm")
+    ImageDraw.Draw(patch).text((c, c), label, font=font(size, "Bold"), fill=CARD, anchor="mm")
+    return patch, _round_mask(outer, outer, c)
+
+
+def _badge(canvas: Image.Image, center: tuple[int, int], diameter: int, rank: int) -> None:
+    """Canvas, centre, diameter and rank -> a medal-coloured disc with a white ring and the rank number."""
+    patch, mask = _badge_patch(diameter, rank)
+    canvas.paste(patch, (center[0] - patch.width // 2, center[1] - patch.height // 2), mask)
 
 
 def _bar(canvas: Image.Image, box: Box, fraction: float, color: RGB) -> None:
