@@ -7,6 +7,7 @@ photo (<= 10 MB, width + height <= 10000, aspect ratio <= 20). Every visible wor
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from collections.abc import Sequence
@@ -432,9 +433,9 @@ _OTHER = _RowStyle(118, 15, 26, 18, 10, 34, CARD_BORDER, 1, CARD, ACCENT_SOFT, F
 def _match_row(
     canvas: Image.Image, box: Box, tile: Tile, rank: int, text: CollageText, st: _RowStyle
 ) -> None:
-    """Canvas, row box, match, rank, labels and style -> one match card: photo, badge, name, numbers, bar."""
+    """Canvas, row box, match, rank, labels and style -> one match card's contents (its empty card is in
+    the collage's base): photo, badge, name, numbers, bar."""
     x0, y0, x1, _y1 = box
-    _card(canvas, box, st.border, st.border_w, st.fill)
     thumb = st.height - 2 * st.pad
     tx, ty = x0 + st.pad, y0 + st.pad
     _photo(canvas, tile.image, (tx, ty), thumb, 12)
@@ -487,15 +488,12 @@ def _match_row(
     _text(draw, (left, name_base), _name(tile.name), name_font, TEXT, width)
 
 
-def _face_card(
-    canvas: Image.Image, xy: tuple[int, int], width: int, image: Image.Image, label: str, label_size: int
-) -> int:
-    """Canvas, top-left, card width, face and caption -> the big face card; returns its height."""
+def _face_card(canvas: Image.Image, xy: tuple[int, int], width: int, label: str, label_size: int) -> int:
+    """Canvas, top-left, card width and caption -> the big face card without its face; returns its height."""
     x, y = xy
     side = width - 2 * FACE_PAD
     height = FACE_PAD + side + LABEL_H
     _card(canvas, (x, y, x + width, y + height))
-    _photo(canvas, image, (x + FACE_PAD, y + FACE_PAD), side, 12)
     draw = ImageDraw.Draw(canvas)
     _text(
         draw,
@@ -509,6 +507,47 @@ def _face_card(
     return height
 
 
+def _face_photo(canvas: Image.Image, xy: tuple[int, int], width: int, image: Image.Image) -> None:
+    """Canvas, the face card's top-left and width, face -> the face pasted into its card."""
+    _photo(canvas, image, (xy[0] + FACE_PAD, xy[1] + FACE_PAD), width - 2 * FACE_PAD, 12)
+
+
+def _rows(count: int) -> list[tuple[Box, _RowStyle]]:
+    """Number of matches shown -> each match card's box and style, best first, top down."""
+    x0, x1 = MARGIN + FACE_CARD_W + GAP, COLLAGE_W - MARGIN
+    rows: list[tuple[Box, _RowStyle]] = []
+    y = CONTENT_TOP
+    for i in range(count):
+        style = _BEST if i == 0 else _OTHER
+        rows.append(((x0, y, x1, y + style.height), style))
+        y += style.height + ROW_GAP
+    return rows
+
+
+@lru_cache(maxsize=8)
+def _collage_base(count: int, text: CollageText, credits_h: int) -> Image.Image:
+    """Number of matches, the labels it draws and the credits' height -> what every such collage shares:
+    canvas, header, face card and caption, empty match cards (or the empty state), footer.
+
+    Drawn once per language and layout (~4 ms of a collage otherwise); callers draw on a copy.
+    """
+    rows = _rows(count)
+    face_h = FACE_PAD + (FACE_CARD_W - 2 * FACE_PAD) + LABEL_H
+    content_h = max(face_h, rows[-1][0][3] - CONTENT_TOP if rows else 0)
+    has_footer = _footer_drawn(text, bool(rows))
+    canvas = _blank(COLLAGE_W, CONTENT_TOP + content_h + MARGIN + (FOOTER_H if has_footer else 0) + credits_h)
+    _header(canvas, text.title)
+    _face_card(canvas, (MARGIN, CONTENT_TOP), FACE_CARD_W, text.you, 36)
+    if not rows:
+        box = (MARGIN + FACE_CARD_W + GAP, CONTENT_TOP, COLLAGE_W - MARGIN, CONTENT_TOP + face_h)
+        _empty_state(canvas, box, _empty_message(text))
+    for box, st in rows:
+        _card(canvas, box, st.border, st.border_w, st.fill)
+    if has_footer:
+        _footer(canvas, text.footer, lift=credits_h)
+    return canvas
+
+
 def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText) -> bytes:
     """User's face, best matches (0..5 used, best first) and labels -> JPEG bytes of the result collage.
 
@@ -516,27 +555,13 @@ def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText
     (3 decimals) and a similarity bar; the best match is larger and outlined in the accent colour.
     """
     shown = list(matches)[:5]
-    top = CONTENT_TOP
-    face_h = FACE_PAD + (FACE_CARD_W - 2 * FACE_PAD) + LABEL_H
-    styles = [_BEST if i == 0 else _OTHER for i in range(len(shown))]
-    rows_h = sum(s.height for s in styles) + ROW_GAP * max(0, len(shown) - 1)
-    content_h = max(face_h, rows_h)
-    has_footer = _footer_drawn(text, bool(shown))
     credits_h = _credits_height(text, bool(shown))
-    canvas = _blank(COLLAGE_W, top + content_h + MARGIN + (FOOTER_H if has_footer else 0) + credits_h)
-    _header(canvas, text.title)
-    _face_card(canvas, (MARGIN, top), FACE_CARD_W, face, text.you, 36)
-
-    x0 = MARGIN + FACE_CARD_W + GAP
-    x1 = COLLAGE_W - MARGIN
-    if not shown:
-        _empty_state(canvas, (x0, top, x1, top + face_h), _empty_message(text))
-    y = top
-    for i, (tile, style) in enumerate(zip(shown, styles, strict=True)):
-        _match_row(canvas, (x0, y, x1, y + style.height), tile, tile.rank or i + 1, text, style)
-        y += style.height + ROW_GAP
-    if has_footer:
-        _footer(canvas, text.footer, lift=credits_h)
+    # The base's key holds only the words it draws, not this answer's credits.
+    static = dataclasses.replace(text, distance="", similarity="", credits="")
+    canvas = _collage_base(len(shown), static, credits_h).copy()
+    _face_photo(canvas, (MARGIN, CONTENT_TOP), FACE_CARD_W, face)
+    for i, (tile, (box, style)) in enumerate(zip(shown, _rows(len(shown)), strict=True)):
+        _match_row(canvas, box, tile, tile.rank or i + 1, text, style)
     if credits_h:
         _credits(canvas, text.credits)
     return _encode_jpeg(canvas)
@@ -629,7 +654,8 @@ def render_board(target: Tile, entries: Sequence[Tile], text: CollageText) -> by
     has_footer = _footer_drawn(text, bool(players))
     canvas = _blank(BOARD_W, top + max(target_h, grid_h) + MARGIN + (FOOTER_H if has_footer else 0))
     _header(canvas, text.title)
-    _face_card(canvas, (MARGIN, top), TARGET_CARD_W, target.image, target.name, 30)
+    _face_card(canvas, (MARGIN, top), TARGET_CARD_W, target.name, 30)
+    _face_photo(canvas, (MARGIN, top), TARGET_CARD_W, target.image)
 
     if not players:
         _empty_state(canvas, (x0, top, BOARD_W - MARGIN, top + target_h), _empty_message(text))
