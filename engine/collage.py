@@ -89,7 +89,8 @@ class CollageText:
 
 
 def _to_rgb(image: Image.Image, background: RGB) -> Image.Image:
-    """Image of any mode -> RGB image; transparency is flattened onto `background`, deep greys rescaled."""
+    """Image of any mode -> RGB image (itself if RGB); transparency is flattened onto `background`, deep
+    greys rescaled."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         grey = image.convert("F") if image.mode == "F" else image.convert("I")
         lo, hi = grey.getextrema()
@@ -100,19 +101,21 @@ def _to_rgb(image: Image.Image, background: RGB) -> Image.Image:
         flat = Image.new("RGBA", rgba.size, (*background, 255))
         flat.alpha_composite(rgba)
         return flat.convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")  # no copy: callers only read it
 
 
 def _fit_square(image: Image.Image, size: int) -> Image.Image:
     """Image and a side length -> size x size RGB image: whole picture kept (aspect kept), padded."""
-    cell = Image.new("RGB", (size, size), PHOTO_PAD)
     if image.width < 1 or image.height < 1:
-        return cell
+        return Image.new("RGB", (size, size), PHOTO_PAD)
     rgb = _to_rgb(image, PHOTO_PAD)
     scale = size / max(rgb.width, rgb.height)
     w, h = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
     # reducing_gap makes shrinking very large photos fast with no visible loss.
     resized = rgb.resize((w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if (w, h) == (size, size):  # a square thumbnail (the bot's always are) needs no padding
+        return resized
+    cell = Image.new("RGB", (size, size), PHOTO_PAD)
     cell.paste(resized, ((size - w) // 2, (size - h) // 2))
     return cell
 
@@ -251,12 +254,12 @@ def _text(
     fill: RGB,
     max_width: float,
     anchor: str = "ls",
-) -> float:
-    """Draw, position, text, font, colour and a width limit -> draws the shortened text; returns its width."""
+) -> str:
+    """Draw, position, text, font, colour and a width limit -> draws the shortened text; returns it."""
     shown = fit_text(text, face, max_width)
     if shown:
         draw.text(xy, shown, font=face, fill=fill, anchor=anchor)
-    return face.getlength(shown)
+    return shown
 
 
 def _name(text: str) -> str:
@@ -462,7 +465,7 @@ def _match_row(
         value = _percent(similarity)
         vw = draw.textlength(value, font=value_font)
         draw.text((right, meta_base), value, font=value_font, fill=TEXT, anchor="rs")
-        label_w = _text(
+        label = _text(
             draw,
             (right - vw - 8, meta_base),
             text.similarity,
@@ -471,13 +474,14 @@ def _match_row(
             width / 2 - vw - 8,
             anchor="rs",
         )
-        used_right = vw + 8 + label_w
+        used_right = vw + 8 + meta_font.getlength(label)
         _bar(canvas, (left, bar_top, right, bar_bottom), similarity / 100, st.bar_color)
     distance = _distance(tile)
     if distance is not None:
         dw = draw.textlength(distance, font=value_font)
         room = width - used_right - 24
-        label_w = _text(draw, (left, meta_base), text.distance, meta_font, TEXT_SOFT, room - dw - 8)
+        label = _text(draw, (left, meta_base), text.distance, meta_font, TEXT_SOFT, room - dw - 8)
+        label_w = meta_font.getlength(label)
         draw.text(
             (left + label_w + (8 if label_w else 0), meta_base),
             distance,
