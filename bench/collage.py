@@ -1,5 +1,6 @@
 """The answer pictures' drawing time: `engine/collage.py` now against the same module as it was before
-the speed-up (commit `BASE`, loaded from git into a temporary module), side by side in one run.
+the speed-up (commit `BEFORE_SPEEDUP`, loaded from git into a module of its own by
+`tests/test_collage.py: collage_at`, as the test that pins the pictures does), side by side in one run.
 
     uv run python bench/collage.py            # 40 rounds
     uv run python bench/collage.py --rounds 100 --json
@@ -22,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import io
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -45,9 +43,9 @@ from engine import collage  # noqa: E402
 from engine.collage import CollageText, Tile  # noqa: E402
 from engine.faces import face_thumbnail  # noqa: E402
 from tests.paths import face  # noqa: E402
-from tests.test_collage import BOXES, EN, KO  # noqa: E402
+from tests.test_collage import BEFORE_SPEEDUP as BASE  # noqa: E402
+from tests.test_collage import BOXES, EN, KO, collage_at  # noqa: E402
 
-BASE = "f6ed62ee38cd6b49d73de68acd1260c8c98ae708"  # engine/collage.py before the speed-up
 NAMES = [
     "아이유",
     "Rose Leslie",
@@ -56,25 +54,6 @@ NAMES = [
     "Alexandria Ocasio-Cortez 알렉산드리아",
     "김연아",
 ]
-
-
-def old_module(commit: str = BASE) -> ModuleType:
-    """`engine/collage.py` as it was at `commit`, imported from a temporary file as its own module."""
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{commit}:engine/collage.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "collage_old.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location("collage_old", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return module
 
 
 def thumbnails() -> list[Image.Image]:
@@ -132,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_start = os.getloadavg()[0]
     faces = thumbnails()
-    old, new = scenes(old_module(), faces), scenes(collage, faces)
+    old, new = scenes(collage_at(BASE), faces), scenes(collage, faces)
     report: dict[str, object] = {"base": BASE, "rounds": args.rounds}
     log(f"collage bench: {args.rounds} rounds, old = engine/collage.py at {BASE[:10]}, load {load_start:.2f}")
     log(f"{'picture':<9}{'old ms':>9}{'new ms':>9}{'new/old':>9}{'old KB':>9}{'new KB':>9}")
