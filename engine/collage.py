@@ -537,7 +537,8 @@ def _collage_base(count: int, text: CollageText, credits_h: int) -> Image.Image:
     """Number of matches, the labels it draws and the credits' height -> what every such collage shares:
     canvas, header, face card and caption, empty match cards (or the empty state), footer.
 
-    Drawn once per language and layout (~4 ms of a collage otherwise); callers draw on a copy.
+    Drawn once per language and layout (~4 ms of a collage otherwise), kept as ~6 MB images; callers draw
+    on a copy.
     """
     rows = _rows(count)
     face_h = FACE_PAD + (FACE_CARD_W - 2 * FACE_PAD) + LABEL_H
