@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
+import subprocess
+import sys
+import tempfile
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 
+import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from engine import collage
 from engine.collage import CollageText, Tile, render_board, render_collage, render_pairs
 from engine.fonts import ELLIPSIS, clean_text, fit_text, font, font_path, graphemes, has_glyphs, license_path
-from tests.paths import face
+from tests.paths import REPO, face
 
 # Face boxes (top, right, bottom, left) as face_recognition reports them; cropped with a margin here.
 BOXES = {
@@ -71,6 +78,25 @@ def is_background(im: Image.Image, box: tuple[int, int, int, int]) -> bool:
     region = im.crop(box)
     flat = Image.new("RGB", region.size, collage.BACKGROUND)
     return max(hi for _lo, hi in ImageChops.difference(region, flat).getextrema()) <= 24
+
+
+def collage_at(commit: str) -> ModuleType:
+    """`engine/collage.py` as it was at `commit` (from git), imported as a module of its own."""
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{commit}:engine/collage.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"collage_{commit[:10]}.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)
+    return module
 
 
 # --- fonts -----------------------------------------------------------------------------------------------
@@ -300,3 +326,108 @@ def test_extreme_canvas_is_padded_and_shrunk() -> None:
     data = collage._encode_jpeg(Image.new("RGB", (12_000, 200), (10, 200, 30)))
     im = decode(data)
     assert im.width + im.height <= 10_000
+
+
+# --- drawing fast, looking the same -----------------------------------------------------------------------
+
+BEFORE_SPEEDUP = (
+    "f6ed62ee38cd6b49d73de68acd1260c8c98ae708"  # engine/collage.py before bench/collage.py's work
+)
+
+
+def pictures(module: ModuleType) -> dict[str, bytes]:
+    """One module's renderers -> a collage of each shape (Korean with credits, English, no matches), a board
+    and twin pairs (Tile and CollageText are read by attribute, so one module's serve the other's)."""
+    me, pics = crop("barack_obama/obama.jpg"), faces()
+    names = ["아이유", "박서준", LONG_MIXED, "Rose Leslie", "Kit Harington"]
+    credited = dataclasses.replace(
+        KO, credits="사진: " + ", ".join(f"김사진 {i} (CC BY-SA 4.0)" for i in range(40))
+    )
+    players = [Tile(pics[i % 6], f"Player {i}", similarity=(37 * i) % 100) for i in range(12)]
+    pairs = [
+        (Tile(pics[i % 6], "a", 0.4 + 0.03 * i, 80 - 7 * i), Tile(pics[(i + 2) % 6], "b")) for i in range(6)
+    ]
+    return {
+        "collage_ko": module.render_collage(me, tiles(names), credited),
+        "collage_en": module.render_collage(crop("joe_biden/biden.jpg"), tiles(names[:3]), EN),
+        "collage_empty": module.render_collage(
+            me, [], CollageText("T", "You", "d", "s", empty="No matches yet")
+        ),
+        "board": module.render_board(Tile(me, "버락 오바마"), players, KO),
+        "pairs": module.render_pairs(pairs, EN),
+    }
+
+
+@pytest.fixture(scope="module")
+def before() -> ModuleType:
+    try:
+        return collage_at(BEFORE_SPEEDUP)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"engine/collage.py at {BEFORE_SPEEDUP[:10]} is not in this clone (shallow?)")
+
+
+def pixels(data: bytes) -> np.ndarray:
+    return np.asarray(decode(data), dtype=np.int16)
+
+
+def test_pictures_are_pixel_identical_to_before_the_speedup_with_the_old_filter(
+    before: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything but the photos' resampling filter must be exact: corners, badges, cached bases, text."""
+    monkeypatch.setattr(collage, "PHOTO_RESAMPLE", Image.Resampling.LANCZOS)
+    old, new = pictures(before), pictures(collage)
+    for name in old:
+        assert np.array_equal(pixels(old[name]), pixels(new[name])), name
+
+
+def test_pictures_look_as_before_the_speedup(before: ModuleType) -> None:
+    """With the faster filter the photos differ by about the JPEG's own noise, and nothing else moves.
+
+    Measured: mean 0.29-0.60 of 255, 99.9th percentile 8-12; a one-pixel shift of the whole collage gives
+    mean 3.6 and 212."""
+    old, new = pictures(before), pictures(collage)
+    for name in old:
+        a, b = pixels(old[name]), pixels(new[name])
+        assert a.shape == b.shape, name
+        diff = np.abs(a - b)
+        assert diff.mean() < 1.0 and np.percentile(diff, 99.9) <= 16, (
+            name,
+            diff.mean(),
+            np.percentile(diff, 99.9),
+        )
+
+
+@pytest.mark.parametrize(
+    ("size", "radius"), [((644, 756), 16), ((828, 172), 16), ((140, 140), 12), ((90, 12), 6)]
+)
+@pytest.mark.parametrize("image", [False, True])
+def test_rounded_paste_gives_the_pixels_of_a_paste_through_the_whole_mask(
+    size: tuple[int, int], radius: int, image: bool
+) -> None:
+    """The fast path pastes only the corners through the mask; anti-aliased corners must come out the same."""
+    noise = np.random.default_rng(7).integers(0, 256, (size[1] + 20, size[0] + 20, 3), dtype=np.uint8)
+    source = Image.fromarray(noise[: size[1], : size[0]][::-1].copy()) if image else (79, 70, 229)
+    fast, slow = Image.fromarray(noise), Image.fromarray(noise)
+    collage._paste_rounded(fast, source, (9, 11), size, radius)
+    slow.paste(source, (9, 11, 9 + size[0], 11 + size[1]), collage._round_mask(*size, radius))
+    assert fast.tobytes() == slow.tobytes()
+    corner = np.asarray(fast)[11, 9]
+    assert (corner == noise[11, 9]).all()  # the very corner is left as it was
+
+
+def test_badge_is_the_white_disc_the_medal_and_the_number() -> None:
+    noise = np.random.default_rng(8).integers(0, 256, (80, 80, 3), dtype=np.uint8)
+    fast, slow = Image.fromarray(noise), Image.fromarray(noise)
+    collage._badge(fast, (40, 40), 44, 2)
+    # As it was drawn before it was cached: a white disc 44 + 2 * max(2, 44 // 14) = 50 wide, the medal, the rank.
+    collage._rounded(slow, (15, 15, 65, 65), 50, collage.CARD)
+    collage._rounded(slow, (18, 18, 62, 62), 44, collage.MEDALS[2])
+    ImageDraw.Draw(slow).text((40, 40), "2", font=font(22, "Bold"), fill=collage.CARD, anchor="mm")
+    assert fast.tobytes() == slow.tobytes()
+
+
+def test_cached_collage_base_is_not_drawn_on() -> None:
+    me, shown = crop("barack_obama/obama.jpg"), tiles(["아이유", "Rose Leslie"])
+    first = render_collage(me, shown, dataclasses.replace(KO, credits="사진: A (CC BY)"))
+    render_collage(crop("joe_biden/biden.jpg"), tiles(["x", "y"]), dataclasses.replace(KO, credits="사진: B"))
+    assert render_collage(me, shown, dataclasses.replace(KO, credits="사진: A (CC BY)")) == first
