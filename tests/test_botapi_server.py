@@ -174,11 +174,26 @@ async def test_send_photo_upload_round_trip(bot: Bot, api: FakeBotAPI) -> None:
     largest = message.photo[-1]
     assert (largest.width, largest.height) == (1280, 960)
     assert message.photo[0].width == 320
-    data = await (await bot.get_file(largest.file_id)).download_as_bytearray()
+    assert largest.file_size is None  # a sent photo's sizes are made when first downloaded
+    file = await bot.get_file(largest.file_id)
+    data = await file.download_as_bytearray()
+    assert file.file_size == len(data)
     with Image.open(io.BytesIO(bytes(data))) as image:
         assert image.format == "JPEG"
         assert image.size == (1280, 960)
         assert not image.getexif()
+    small = await (await bot.get_file(message.photo[0].file_id)).download_as_bytearray()
+    with Image.open(io.BytesIO(bytes(small))) as image:
+        assert image.size == (message.photo[0].width, message.photo[0].height) == (320, 240)
+
+
+async def test_a_sent_photo_cut_short_is_refused_like_telegram(bot: Bot, api: FakeBotAPI) -> None:
+    api.send_text(ANN, "hi")
+    whole = jpeg(800, 600)
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(ANN.id, whole[: len(whole) // 2])
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(ANN.id, b"not a picture at all")
 
 
 async def test_send_photo_by_file_id_and_reply_to_message_id(bot: Bot, api: FakeBotAPI) -> None:

@@ -40,7 +40,9 @@ Where it deliberately differs from Telegram
   control (inject 429s instead). Inline messages (``inline_message_id``) are not supported.
 * Sending by URL (``photo="https://..."``) is rejected: the stand-in never fetches from the internet.
 * Photos get two sizes (<= 320 px and <= 1280 px) instead of Telegram's three or four; JPEG quality
-  and therefore byte sizes differ. File ids are random strings, not Telegram's encoded ids, and every
+  and therefore byte sizes differ. The sizes of a photo the bot sends are only made (bilinear) when a
+  test downloads one, and carry no ``file_size``: that work, Telegram's in production, would otherwise
+  share the machine with the bot being measured. File ids are random strings, not Telegram's encoded ids, and every
   upload gets a new ``file_unique_id`` even for identical bytes.
 * The markup check is a close approximation of Telegram's parser, and the bot's messages come back
   without formatting entities. Most error descriptions are Telegram's; a few (media group size,
@@ -67,14 +69,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from http import HTTPStatus
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
-from PIL import Image
+from PIL import Image, ImageFile
 
 __all__ = [
     "ApiError",
@@ -298,15 +300,27 @@ class Fault:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """A file the server can serve: what getFile describes and the download returns."""
+    """A file the server can serve: what getFile describes and the download returns.
+
+    `payload` is the bytes, or a function making them the first time they are needed (the sizes of a
+    photo the bot sent: see `_photo_from_upload`)."""
 
     file_id: str
     file_unique_id: str
     file_path: str
-    data: bytes
+    payload: bytes | Callable[[], bytes]
     kind: str
     mime_type: str | None = None
     file_name: str | None = None
+
+    @property
+    def data(self) -> bytes:
+        return self.payload if isinstance(self.payload, bytes) else self.payload()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the bytes exist yet (their size is known)."""
+        return isinstance(self.payload, bytes)
 
     @property
     def size(self) -> int:
@@ -577,7 +591,7 @@ def _render_markdown(text: str) -> str:
 class EncodedPhoto:
     """A photo as Telegram stores it: JPEG sizes (bytes, width, height), smallest first."""
 
-    sizes: list[tuple[bytes, int, int]]
+    sizes: list[tuple[bytes | Callable[[], bytes], int, int]]
     original_width: int
     original_height: int
 
@@ -594,6 +608,39 @@ def reencode_photo(data: bytes) -> EncodedPhoto:
         sizes.append(_encode_jpeg(rgb, PHOTO_SMALL_SIDE))
     sizes.append(_encode_jpeg(rgb, PHOTO_MAX_SIDE))
     return EncodedPhoto(sizes=sizes, original_width=width, original_height=height)
+
+
+def _checked_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of an image Telegram would accept; raises if it does not decode to the end."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # importing face_recognition (some tests do) turns it on
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+        image.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))  # JPEG: decode at 1/8 scale
+        image.load()
+    return size
+
+
+def _fitted(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) scaled to fit within `max_side`, aspect kept (never enlarged)."""
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resized_jpeg(decoded: Callable[[], Image.Image], size: tuple[int, int]) -> Callable[[], bytes]:
+    """A function making the JPEG of the decoded image at `size` (once: later calls return the bytes)."""
+
+    @cache
+    def make() -> bytes:
+        image = decoded()
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=PHOTO_JPEG_QUALITY)
+        return buffer.getvalue()
+
+    return make
 
 
 def _flatten_to_rgb(image: Image.Image) -> Image.Image:
@@ -1743,18 +1790,30 @@ class FakeBotAPI:
         raise _bad_request(f"media type {item.get('type')!r} is not supported by the stand-in server")
 
     async def _photo_from_upload(self, data: bytes) -> list[JSONDict]:
+        """A photo the bot sends: checked now, its smaller sizes made only if someone downloads them.
+
+        Telegram's servers re-encode what a bot sends; here that work would share the machine with the
+        bot under test (about 55 ms of CPU per collage), and nobody looks at those copies unless a test
+        fetches them. So their PhotoSize entries carry no file_size (optional in the Bot API)."""
         if not data:
             raise _bad_request("file must be non-empty")
         if len(data) > PHOTO_UPLOAD_LIMIT:
             raise _bad_request("PHOTO_SAVE_FILE_INVALID")
         try:
-            encoded = await asyncio.to_thread(reencode_photo, data)
+            width, height = await asyncio.to_thread(_checked_size, data)
         except Exception:
             raise _bad_request("IMAGE_PROCESS_FAILED") from None
-        width, height = encoded.original_width, encoded.original_height
         if width + height > 10_000 or max(width, height) > 20 * min(width, height):
             raise _bad_request("PHOTO_INVALID_DIMENSIONS")
-        return self._register_photo(encoded)
+        sides = (
+            [PHOTO_SMALL_SIDE, PHOTO_MAX_SIDE] if max(width, height) > PHOTO_SMALL_SIDE else [PHOTO_MAX_SIDE]
+        )
+        decoded = cache(lambda: _flatten_to_rgb(Image.open(io.BytesIO(data))))
+        sizes = [
+            (_resized_jpeg(decoded, _fitted(width, height, side)), *_fitted(width, height, side))
+            for side in sides
+        ]
+        return self._register_photo(EncodedPhoto(sizes=sizes, original_width=width, original_height=height))
 
     def _photo_from_reference(self, reference: str | None) -> list[JSONDict]:
         if not reference:
@@ -1791,7 +1850,7 @@ class FakeBotAPI:
 
     def _register_file(
         self,
-        data: bytes,
+        data: bytes | Callable[[], bytes],
         kind: str,
         extension: str,
         *,
@@ -1803,7 +1862,7 @@ class FakeBotAPI:
             file_id=_FILE_ID_PREFIX[kind] + secrets.token_urlsafe(24),
             file_unique_id="AQAD" + secrets.token_urlsafe(9),
             file_path=f"{_FILE_FOLDER[kind]}/file_{number}.{extension}",
-            data=data,
+            payload=data,
             kind=kind,
             mime_type=mime_type,
             file_name=file_name,
@@ -1816,15 +1875,10 @@ class FakeBotAPI:
         sizes = []
         for data, width, height in encoded.sizes:
             stored = self._register_file(data, "photo", "jpg", mime_type="image/jpeg")
-            sizes.append(
-                {
-                    "file_id": stored.file_id,
-                    "file_unique_id": stored.file_unique_id,
-                    "file_size": stored.size,
-                    "width": width,
-                    "height": height,
-                }
-            )
+            size: JSONDict = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+            if stored.ready:
+                size["file_size"] = stored.size
+            sizes.append(size | {"width": width, "height": height})
         for size in sizes:
             self._photo_sets[size["file_id"]] = sizes
         return [dict(size) for size in sizes]
