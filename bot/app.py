@@ -32,7 +32,7 @@ from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
-from bot.services import Admission, Intake, Services
+from bot.services import Admission, Services
 from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
@@ -51,9 +51,6 @@ log = logging.getLogger("bot")
 EXIT_CONFIG = 2
 # What the draw workers import at start: the drawing functions' module (and with it the collage code).
 DRAW_MODULES = ("bot.render",)
-# Photos downloaded or in analysis per face worker: one in work and one fetched ahead keeps every worker
-# busy without fetching a whole burst up front (Intake).
-INTAKE_PER_WORKER = 2
 
 
 class StartupError(Exception):
@@ -252,7 +249,6 @@ async def on_startup(application: Application) -> None:
         draw=draw,
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
-        intake=Intake(lambda: INTAKE_PER_WORKER * pool.workers),
     )
     application.bot_data["services"] = svc
     application.bot_data["games"].store = Games(gallery)

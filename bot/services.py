@@ -5,7 +5,6 @@ Built once in `post_init`, kept in `application.bot_data`, closed in `post_shutd
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -59,36 +58,6 @@ class Admission:
         return len(self._users)
 
 
-class Intake:
-    """Photos are downloaded just in time: at most `capacity()` of them between their download and the end
-    of their analysis, the others wait their turn (first come, first served) before downloading.
-
-    In a burst, downloading every photo at once spent the bot's first half second on downloads while the
-    face workers (lower priority) waited; fetched as workers free up, the first answers leave sooner and
-    no answer later (bench/bot.py's burst). Admission (how many may wait at all) is `Admission`'s.
-    """
-
-    def __init__(self, capacity: Callable[[], int]) -> None:
-        self._capacity = capacity
-        self._inside = 0
-        self._turn = asyncio.Condition()
-
-    async def __aenter__(self) -> None:
-        async with self._turn:
-            await self._turn.wait_for(lambda: self._inside < max(1, self._capacity()))
-            self._inside += 1
-
-    async def __aexit__(self, *_exc: object) -> None:
-        async with self._turn:
-            self._inside -= 1
-            self._turn.notify()
-
-    @property
-    def inside(self) -> int:
-        """Photos being downloaded or analysed now."""
-        return self._inside
-
-
 class AnswerLog:
     """Selfies answered, counted per hour over the last `hours` (in memory: a restart starts from zero)."""
 
@@ -117,7 +86,6 @@ class Services:
     draw: DrawPool  # collages, boards and pairs: never queued behind analyses
     jobs: Jobs
     admission: Admission
-    intake: Intake
     albums: dict[str, list] = field(default_factory=dict)
     refitter: Refitter | None = None  # keeps the gallery's similarity calibration fitted
     # (chat, message) of the selfies the job table took over at start: answered (or given up) from there,

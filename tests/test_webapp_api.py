@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.services import Admission, AnswerLog, Intake, Services
+from bot.services import Admission, AnswerLog, Services
 from bot.settings import Settings
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import sign
@@ -55,16 +55,7 @@ async def services(tmp_path) -> AsyncIterator[Services]:
         await gallery.add_face(name, Face((0, 90, 90, 0), vector, b"\xff\xd8jpeg"), f"h{i}")
     settings = Settings(telegram_bot_token=TOKEN, admin_ids=frozenset({ADMIN_ID}))  # type: ignore[call-arg]
     pool = FacePool("thread", 1)
-    yield Services(
-        settings,
-        gallery,
-        gallery,
-        pool,
-        DrawPool("thread", 1),
-        Jobs(gallery),
-        Admission(8),
-        Intake(lambda: 2),
-    )
+    yield Services(settings, gallery, gallery, pool, DrawPool("thread", 1), Jobs(gallery), Admission(8))
     pool.close()
     await gallery.close()
 

@@ -46,8 +46,9 @@ def refusal(t: Texts, code: str) -> str:
     return {"too_large": t.too_large, "not_found": t.unreadable}.get(code, t.unreadable)
 
 
-async def photo_answer(svc: Services, analysis: Analysis | Answer, t: Texts) -> Answer:
-    """A selfie's analysis → the answer. Never raises for bad input: every failure is a friendly text."""
+async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
+    """Photo bytes → the answer. Never raises for bad input: every failure is a friendly text."""
+    analysis = await _analyze(svc, data, t)
     if isinstance(analysis, Answer):
         return analysis
     if not analysis.faces:
@@ -58,12 +59,13 @@ async def photo_answer(svc: Services, analysis: Analysis | Answer, t: Texts) -> 
     )
 
 
-async def album_answer(svc: Services, analyses: Sequence[Analysis | Answer], t: Texts) -> Answer:
+async def make_album_answer(svc: Services, photos: Sequence[bytes], t: Texts) -> Answer:
     """Several selfies of one user → one answer, ranked on the mean of their largest faces' embeddings.
 
     Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
     share their #1 far more often than two selfies do). Photos without a face are left out; the collage
     shows the first photo's face. With one usable photo, it is the single-photo answer."""
+    analyses = await asyncio.gather(*(_analyze(svc, data, t) for data in photos))
     faces = [a.faces[0] for a in analyses if isinstance(a, Analysis) and a.faces]
     if not faces:
         return next((a for a in analyses if isinstance(a, Answer)), Answer(t.no_face))
@@ -178,21 +180,19 @@ async def _answer_for(
     if not usable:
         return Answer(t.too_large if refs[0].too_large else t.not_image)
     async with showing_work(context.bot, chat_id):
-        async with svc.intake:  # fetched when a face worker is about to be free, analysed, then let go
-            photos = []
-            failure = None
-            for ref in usable:
-                try:
-                    photos.append(await download(context.bot, ref.file_id))
-                except BadRequest as exc:
-                    # "file is too big" (over 20 MB) or a file id that has expired
-                    failure = Answer(t.too_large if "too big" in str(exc).lower() else t.unreadable)
-            if not photos:
-                return failure or Answer(t.unreadable)
-            analyses = await asyncio.gather(*(_analyze(svc, data, t) for data in photos))
-        if len(analyses) == 1:
-            return await photo_answer(svc, analyses[0], t)
-        return await album_answer(svc, analyses, t)
+        photos = []
+        failure = None
+        for ref in usable:
+            try:
+                photos.append(await download(context.bot, ref.file_id))
+            except BadRequest as exc:
+                # "file is too big" (over 20 MB) or a file id that has expired
+                failure = Answer(t.too_large if "too big" in str(exc).lower() else t.unreadable)
+        if not photos:
+            return failure or Answer(t.unreadable)
+        if len(photos) == 1:
+            return await make_answer(svc, photos[0], t)
+        return await make_album_answer(svc, photos, t)
 
 
 def _language(update: Update) -> str:
