@@ -5,7 +5,11 @@ Texts are `str.format` templates; each language fills the same fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+
+from engine.calibration import REASONS
+from store.wikidata_build import WHY
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,26 @@ class Texts:
     wikidata_refused: str
     wikidata_no_photo: str
     wikidata_not_found: str
+    wikidata_refused_count: str
+    # a build's refused photos by kind (store/wikidata_build.py `Report.refused`), and why an item was not built
+    wikidata_kind_license: str
+    wikidata_kind_missing: str
+    wikidata_kind_not_a_photo: str
+    wikidata_kind_no_face: str
+    wikidata_kind_several_faces: str
+    wikidata_kind_face_too_small: str
+    wikidata_kind_bad_image: str
+    wikidata_kind_too_large: str
+    wikidata_kind_not_found: str
+    wikidata_kind_invalid_name: str
+    wikidata_kind_duplicate: str
+    wikidata_kind_far_from_other_photos: str
+    wikidata_kind_busy: str
+    wikidata_kind_download_failed: str
+    wikidata_why_no_match: str
+    wikidata_why_ambiguous: str
+    wikidata_why_no_item: str
+    wikidata_why_not_person: str
     wikidata_failed: str
     wikidata_no_contact: str
     credits_head: str
@@ -116,6 +140,13 @@ class Texts:
     # similarity calibration, audits, albums of selfies
     stats_fitted: str
     stats_fixed: str
+    # why the calibration is what it is (engine/calibration.py `REASONS`)
+    calibration_not_fitted: str
+    calibration_other_version: str
+    calibration_unreadable: str
+    calibration_incomplete: str
+    calibration_too_small: str
+    calibration_fitted: str
     add_suspect: str
     import_suspects: str
     audit_clean: str
@@ -244,6 +275,25 @@ EN = Texts(
     wikidata_refused="Photos refused: {reasons}",
     wikidata_no_photo="No usable photo: {people}",
     wikidata_not_found="Not found: {item} — {why}",
+    wikidata_refused_count="{reason} {count}",
+    wikidata_kind_license="license",
+    wikidata_kind_missing="missing",
+    wikidata_kind_not_a_photo="not_a_photo",
+    wikidata_kind_no_face="no_face",
+    wikidata_kind_several_faces="several_faces",
+    wikidata_kind_face_too_small="face_too_small",
+    wikidata_kind_bad_image="bad_image",
+    wikidata_kind_too_large="too_large",
+    wikidata_kind_not_found="not_found",
+    wikidata_kind_invalid_name="invalid_name",
+    wikidata_kind_duplicate="duplicate",
+    wikidata_kind_far_from_other_photos="far_from_other_photos",
+    wikidata_kind_busy="busy",
+    wikidata_kind_download_failed="download_failed ({detail})",
+    wikidata_why_no_match=WHY["no_match"],
+    wikidata_why_ambiguous=WHY["ambiguous"],
+    wikidata_why_no_item=WHY["no_item"],
+    wikidata_why_not_person=WHY["not_person"],
     wikidata_failed="Wikidata or Commons stayed unreachable ({reason}). What was done is kept; send the command again later.",
     wikidata_no_contact=(
         "Not started: Wikimedia asks every client for a contact. Set WIKIMEDIA_CONTACT (a URL or an e-mail "
@@ -263,7 +313,13 @@ EN = Texts(
         "Similarity %: fitted on this gallery ({celebrities} celebrities, {photos} photos): 50 % at distance "
         "{half:.2f}, same person below {boundary:.2f}."
     ),
-    stats_fixed="Similarity %: dlib's fixed curve (50 % at distance 0.60): the gallery is too small to fit ({reason}).",
+    stats_fixed="Similarity %: dlib's fixed curve (50 % at distance 0.60): {reason}.",
+    calibration_not_fitted=REASONS["not_fitted"],
+    calibration_other_version=REASONS["other_version"],
+    calibration_unreadable=REASONS["unreadable"],
+    calibration_incomplete=REASONS["incomplete"],
+    calibration_too_small=REASONS["too_small"],
+    calibration_fitted=REASONS["fitted"],
     add_suspect="⚠️ photo {number}: added, but far from {name}'s other photos (photo id {photo_id}): see /audit",
     import_suspects="⚠️ {count} photos are far from their celebrity's other photos: see /audit",
     audit_clean="The audit found nothing suspect: every photo is close to its celebrity's others, and no two names look like one person.",
@@ -389,6 +445,25 @@ KO = Texts(
     wikidata_refused="거절된 사진: {reasons}",
     wikidata_no_photo="쓸 수 있는 사진 없음: {people}",
     wikidata_not_found="찾지 못함: {item} — {why}",
+    wikidata_refused_count="{reason} {count}장",
+    wikidata_kind_license="라이선스",
+    wikidata_kind_missing="공용에 없는 파일",
+    wikidata_kind_not_a_photo="사진이 아닌 파일",
+    wikidata_kind_no_face="얼굴 없음",
+    wikidata_kind_several_faces="얼굴 여러 개",
+    wikidata_kind_face_too_small="얼굴이 너무 작음",
+    wikidata_kind_bad_image="읽을 수 없는 이미지",
+    wikidata_kind_too_large="파일이 너무 큼",
+    wikidata_kind_not_found="파일 없음",
+    wikidata_kind_invalid_name="쓸 수 없는 이름",
+    wikidata_kind_duplicate="이미 갤러리에 있음",
+    wikidata_kind_far_from_other_photos="다른 사진들과 많이 다름",
+    wikidata_kind_busy="작업자가 바쁨",
+    wikidata_kind_download_failed="내려받기 실패 ({detail})",
+    wikidata_why_no_match="위키데이터에 그 이름의 사람이 없어요",
+    wikidata_why_ambiguous="{count}명이 해당돼요 ({choices}). Q-id로 지정해 주세요",
+    wikidata_why_no_item="위키데이터에 없는 항목이에요",
+    wikidata_why_not_person="{label}은(는) 사람이 아니에요 (P31≠Q5)",
     wikidata_failed="위키데이터나 공용에 연결할 수 없어요({reason}). 한 작업은 저장됐어요. 나중에 다시 보내 주세요.",
     wikidata_no_contact=(
         "시작하지 않았어요: 위키미디어는 모든 클라이언트에 연락처를 요구해요. 봇 설정에 WIKIMEDIA_CONTACT "
@@ -408,7 +483,16 @@ KO = Texts(
         "닮은 정도 %: 이 갤러리에 맞춰 계산 (연예인 {celebrities}명, 사진 {photos}장): 거리 {half:.2f}에서 50 %, "
         "{boundary:.2f} 미만이면 같은 사람."
     ),
-    stats_fixed="닮은 정도 %: dlib 기본 곡선 (거리 0.60에서 50 %): 갤러리가 아직 작아요 ({reason}).",
+    stats_fixed="닮은 정도 %: dlib 기본 곡선 (거리 0.60에서 50 %): {reason}.",
+    calibration_not_fitted="아직 갤러리에 맞추지 않았어요",
+    calibration_other_version="저장된 보정이 다른 버전이에요",
+    calibration_unreadable="저장된 보정을 읽을 수 없어요",
+    calibration_incomplete="저장된 보정이 온전하지 않아요",
+    calibration_too_small=(
+        "갤러리가 아직 작아서 맞출 수 없어요: 연예인 {celebrities}명, 그중 사진이 여러 장인 연예인 "
+        "{paired}명 (연예인 {min_celebrities}명, 사진이 여러 장인 연예인 {min_paired}명 이상 필요)"
+    ),
+    calibration_fitted="연예인 {celebrities}명, 사진 {photos}장으로 맞춤",
     add_suspect="⚠️ 사진 {number}: 추가했지만 {name}의 다른 사진들과 많이 달라요 (사진 번호 {photo_id}): /audit 확인",
     import_suspects="⚠️ 사진 {count}장이 같은 연예인의 다른 사진들과 많이 달라요: /audit 확인",
     audit_clean="점검 결과 이상 없음: 모든 사진이 같은 연예인의 다른 사진과 가깝고, 같은 사람으로 보이는 두 이름도 없어요.",
@@ -436,6 +520,18 @@ def texts(language_code: str | None) -> Texts:
     if language_code and language_code.lower().split("-")[0] == "ko":
         return KO
     return EN
+
+
+def coded(t: Texts, prefix: str, code: str, params: Mapping[str, object], fallback: str) -> str:
+    """The words for what a lower layer said as a `code` and `params` (the template `prefix + code`), or
+    `fallback` — the English the lower layer wrote — for a code without a template here."""
+    template = getattr(t, prefix + code, None) if code else None
+    if not isinstance(template, str):
+        return fallback
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return fallback
 
 
 def field_names() -> list[str]:

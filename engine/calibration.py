@@ -20,12 +20,16 @@ so the % is monotonic within a gallery.
 
 Too small a gallery to fit (fewer than `MIN_CELEBRITIES` celebrities or fewer than `MIN_PAIRED` with two
 photos or more) keeps today's fixed curve, and says so (`fitted` is False, `reason` tells why).
+
+`reason` is English (the CLI, the logs); `reason_code` and `reason_params` say the same without words, for
+the bot and the admin app to put in the admin's language (`REASONS`: each code's English template).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -45,6 +49,27 @@ BOUNDARY_RANGE = (0.3, 0.75)  # a fitted boundary outside this is a broken galle
 NEAREST_BLOCK = 16_384  # index rows per matrix product when looking up the nearest others
 QUANTILES = 21  # nearest-other distances kept: the 0, 5, ..., 100th percentiles
 
+# Why a calibration is what it is: a stable code → its English line (`str.format` with `reason_params`).
+REASONS = {
+    "not_fitted": "not fitted yet",
+    "other_version": "stored calibration is of another version",
+    "unreadable": "stored calibration unreadable",
+    "incomplete": "stored calibration incomplete",
+    "too_small": (
+        "too small to fit: {celebrities} celebrities, {paired} with several photos "
+        "(needs {min_celebrities} and {min_paired})"
+    ),
+    "fitted": "fitted on {celebrities} celebrities, {photos} photos",
+}
+_TOO_SMALL = re.compile(
+    r"^too small to fit: (\d+) celebrities, (\d+) with several photos \(needs (\d+) and (\d+)\)$"
+)
+
+
+def because(code: str, **params: int) -> dict:
+    """A Calibration's reason fields for `code`: the English `reason`, `reason_code`, `reason_params`."""
+    return {"reason": REASONS[code].format(**params), "reason_code": code, "reason_params": params}
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -57,9 +82,11 @@ class Calibration:
     slope: float = SLOPE
     celebrities: int = 0
     photos: int = 0
-    reason: str = "not fitted yet"
+    reason: str = REASONS["not_fitted"]  # English, for the CLI and the logs
     version: int = VERSION
     extra: dict = field(default_factory=dict, compare=False)  # figures for /stats (medians, pairs)
+    reason_code: str = "not_fitted"  # a key of REASONS ('' when unknown: show `reason`)
+    reason_params: dict = field(default_factory=dict, compare=False)  # its numbers (celebrities, ...)
 
     def similarity(self, distance: float) -> float:
         """Distance → similarity % (0..100), strictly decreasing in the distance."""
@@ -98,14 +125,29 @@ class Calibration:
         try:
             data = json.loads(text)
             if data.get("version") != VERSION:
-                return cls(reason="stored calibration is of another version")
+                return cls(**because("other_version"))
             data["nearest_other"] = tuple(float(v) for v in data.get("nearest_other", ()))
+            if "reason_code" not in data:  # stored before the codes: the same facts, from the line
+                data.update(_coded(data))
             calibration = cls(**data)
-        except (ValueError, TypeError):
-            return cls(reason="stored calibration unreadable")
+        except (ValueError, TypeError, AttributeError):
+            return cls(**because("unreadable"))
         if calibration.fitted and len(calibration.nearest_other) < 2:
-            return cls(reason="stored calibration incomplete")
+            return cls(**because("incomplete"))
         return calibration
+
+
+def _coded(data: dict) -> dict:
+    """The reason code and numbers of a calibration stored with its English line only."""
+    if data.get("fitted"):
+        return because(
+            "fitted", celebrities=int(data.get("celebrities", 0)), photos=int(data.get("photos", 0))
+        )
+    small = _TOO_SMALL.match(str(data.get("reason", "")))
+    if small:
+        keys = ("celebrities", "paired", "min_celebrities", "min_paired")
+        return because("too_small", **dict(zip(keys, map(int, small.groups()), strict=True)))
+    return {"reason_code": "", "reason_params": {}}  # no code: shown as the English line
 
 
 def fit(vectors: np.ndarray, labels: Sequence[str] | np.ndarray, seed: int = 0) -> Calibration:
@@ -130,9 +172,12 @@ def fit_index(index: FaceIndex, seed: int = 0) -> Calibration:
         return Calibration(
             celebrities=celebrities,
             photos=n,
-            reason=(
-                f"too small to fit: {celebrities} celebrities, {paired} with several photos "
-                f"(needs {MIN_CELEBRITIES} and {MIN_PAIRED})"
+            **because(
+                "too_small",
+                celebrities=celebrities,
+                paired=paired,
+                min_celebrities=MIN_CELEBRITIES,
+                min_paired=MIN_PAIRED,
             ),
         )
     rng = np.random.default_rng(seed)
@@ -155,7 +200,7 @@ def fit_index(index: FaceIndex, seed: int = 0) -> Calibration:
         nearest_other=tuple(round(float(v), 4) for v in quantiles),
         celebrities=celebrities,
         photos=n,
-        reason=f"fitted on {celebrities} celebrities, {n} photos",
+        **because("fitted", celebrities=celebrities, photos=n),
         extra={
             "same_median": round(same_median, 4),
             "different_median": round(diff_median, 4),

@@ -32,7 +32,9 @@ async def refit(gallery: Gallery) -> Calibration:
 
 def stale(gallery: Gallery) -> bool:
     """Whether the stored fit does not describe the gallery as it is (photos added or removed since)."""
-    return gallery.calibration.photos != gallery.photo_count or gallery.calibration.reason == "not fitted yet"
+    return (
+        gallery.calibration.photos != gallery.photo_count or gallery.calibration.reason_code == "not_fitted"
+    )
 
 
 class Refitter:

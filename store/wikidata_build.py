@@ -71,6 +71,46 @@ class CommonsFile:
     refusal: str = ""  # e.g. "license: CC BY-NC 4.0"; empty when the file may be used
 
 
+@dataclass(frozen=True)
+class Unresolved:
+    """An item given that is not built: why as a `code` (a key of `WHY`) and its `params`; `why` in English."""
+
+    item: str
+    code: str
+    params: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def why(self) -> str:
+        return WHY[self.code].format(**self.flat_params)
+
+    @property
+    def flat_params(self) -> dict:
+        """`params` for a `str.format` template: an ambiguous name's choices as one 'Q1 label, Q2 label'."""
+        params = dict(self.params)
+        if "choices" in params:
+            params["choices"] = ", ".join(f"{qid} {label}" for qid, label in params["choices"])
+        return params
+
+
+# Why an item was not built, in English (the CLI, the logs); the bot and the admin app translate the codes.
+WHY = {
+    "no_match": "no person of that name on Wikidata",
+    "ambiguous": "ambiguous: {count} people match ({choices}); give the Q-id",
+    "no_item": "no such Wikidata item",
+    "not_person": "{label} is not a person (P31≠Q5)",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One fact of a build's summary without its words: a stable `code` (refused, no_photo, or an
+    `Unresolved` code), its `params` (numbers, names, Q-ids, refusal kinds) and `text`, its English line."""
+
+    code: str
+    params: dict
+    text: str
+
+
 @dataclass
 class Report:
     """What a build did: people added or updated, photos added, refusals by reason, people with none."""
@@ -80,33 +120,53 @@ class Report:
     photos_added: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     no_photo: list[str] = field(default_factory=list)  # "label (Q…)" with no usable photo
-    unresolved: list[tuple[str, str]] = field(default_factory=list)  # (item as given, why)
+    unresolved: list[Unresolved] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The summary, one fact per line (English; the bot translates the headings)."""
+        """The summary, one fact per line, in English (the CLI's; the bot words `notes` itself)."""
         out = [
             f"people added {len(self.added)}, updated {len(self.updated)}; photos added {self.photos_added}",
         ]
+        return out + [note.text for note in self.notes()]
+
+    def notes(self) -> list[Note]:
+        """The summary's lines after the counts: refusals by kind, people without a photo, items not built.
+
+        A refusal kind is `refused`'s key split into `kind` and `detail`: 'download_failed (404)' → kind
+        download_failed, detail 404."""
+        out = []
         if self.refused:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.refused.items()))
-            out.append(f"photos refused {sum(self.refused.values())}: {reasons}")
+            kinds = [{**split_kind(reason), "count": count} for reason, count in sorted(self.refused.items())]
+            total = sum(self.refused.values())
+            out.append(
+                Note("refused", {"total": total, "reasons": kinds}, f"photos refused {total}: {reasons}")
+            )
         if self.no_photo:
-            out.append(f"no usable photo ({len(self.no_photo)}): " + ", ".join(self.no_photo))
-        for item, why in self.unresolved:
-            out.append(f"not found: {item}: {why}")
+            people = ", ".join(self.no_photo)
+            params = {"count": len(self.no_photo), "people": list(self.no_photo)}
+            out.append(Note("no_photo", params, f"no usable photo ({len(self.no_photo)}): {people}"))
+        for u in self.unresolved:
+            out.append(Note(u.code, {"item": u.item, **u.params}, f"not found: {u.item}: {u.why}"))
         return out
+
+
+def split_kind(reason: str) -> dict[str, str]:
+    """A key of `Report.refused` → its kind and detail: 'download_failed (404)' → download_failed, 404."""
+    kind, _, detail = reason.partition(" (")
+    return {"kind": kind, "detail": detail.removesuffix(")")}
 
 
 # Items → people
 
 
-async def resolve(client: Wikimedia, items: list[str], lang: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Q-ids and names → (Q-ids in the order given, without repeats; [(item, why) not resolved]).
+async def resolve(client: Wikimedia, items: list[str], lang: str) -> tuple[list[str], list[Unresolved]]:
+    """Q-ids and names → (Q-ids in the order given, without repeats; the items not resolved).
 
     A name is searched in `lang`, then English; only humans count. One human is taken; several are
     ambiguous unless exactly one has the name as a label or alias; none is no match."""
     found: list[str] = []
-    unresolved: list[tuple[str, str]] = []
+    unresolved: list[Unresolved] = []
     for raw in items:
         item = raw.strip()
         if not item:
@@ -114,15 +174,16 @@ async def resolve(client: Wikimedia, items: list[str], lang: str) -> tuple[list[
         if QID.match(item):
             found.append(item.upper())
             continue
-        qid, why = await _search_human(client, item, lang)
+        qid, code, params = await _search_human(client, item, lang)
         if qid:
             found.append(qid)
         else:
-            unresolved.append((item, why))
+            unresolved.append(Unresolved(item, code, params))
     return list(dict.fromkeys(found)), unresolved
 
 
-async def _search_human(client: Wikimedia, name: str, lang: str) -> tuple[str | None, str]:
+async def _search_human(client: Wikimedia, name: str, lang: str) -> tuple[str | None, str, dict]:
+    """(Q-id, '', {}) for the one human of that name, else (None, why's code, its params)."""
     for language in dict.fromkeys((lang, "en")):
         body = await client.api(
             client.endpoints.wikidata_api,
@@ -141,14 +202,14 @@ async def _search_human(client: Wikimedia, name: str, lang: str) -> tuple[str | 
         entities = await get_entities(client, [h["id"] for h in hits], lang, props="labels|aliases|claims")
         humans = [e for e in (entities.get(h["id"]) for h in hits) if e is not None and _is_human(e)]
         if len(humans) == 1:
-            return humans[0]["id"], ""
+            return humans[0]["id"], "", {}
         if len(humans) > 1:
             exact = [e for e in humans if _key(name) in {_key(n) for n in _all_names(e)}]
             if len(exact) == 1:
-                return exact[0]["id"], ""
-            choices = ", ".join(f"{e['id']} {_label(e, lang)}" for e in humans[:5])
-            return None, f"ambiguous: {len(humans)} people match ({choices}); give the Q-id"
-    return None, "no person of that name on Wikidata"
+                return exact[0]["id"], "", {}
+            choices = [[e["id"], _label(e, lang)] for e in humans[:5]]
+            return None, "ambiguous", {"count": len(humans), "choices": choices}
+    return None, "no_match", {}
 
 
 async def sparql_items(client: Wikimedia, query: str) -> list[str]:
@@ -413,9 +474,11 @@ class Build:
         for qid in qids:
             entity = entities.get(qid)
             if entity is None:
-                self.report.unresolved.append((qid, "no such Wikidata item"))
+                self.report.unresolved.append(Unresolved(qid, "no_item"))
             elif not _is_human(entity):
-                self.report.unresolved.append((qid, f"{_label(entity, self.lang)} is not a person (P31≠Q5)"))
+                self.report.unresolved.append(
+                    Unresolved(qid, "not_person", {"label": _label(entity, self.lang)})
+                )
             else:
                 people.append(person_from(entity, self.lang))
         names = _names_for(people)

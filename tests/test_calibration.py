@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 import numpy as np
 import pytest
 
+from bot.handlers.admin import calibration_reason, calibration_text
+from bot.texts import EN, KO
 from engine.calibration import Calibration, fit
 from engine.faces import Face
 from engine.ranking import similarity as fixed_similarity
@@ -55,7 +58,20 @@ def test_a_tiny_gallery_keeps_the_fixed_curve_and_says_why(dev) -> None:
     few = np.isin(y, sorted(set(y.tolist()))[:4])
     calibration = fit(x[few], y[few])
     assert not calibration.fitted
-    assert "too small" in calibration.reason
+    assert calibration.reason == "too small to fit: 4 celebrities, 4 with several photos (needs 10 and 5)"
+    assert calibration.reason_code == "too_small"
+    assert calibration.reason_params == {
+        "celebrities": 4,
+        "paired": 4,
+        "min_celebrities": 10,
+        "min_paired": 5,
+    }
+    # what a Korean admin reads in /stats, an English one the same line as the CLI
+    assert calibration_text(KO, calibration) == (
+        "닮은 정도 %: dlib 기본 곡선 (거리 0.60에서 50 %): 갤러리가 아직 작아서 맞출 수 없어요: 연예인 4명, "
+        "그중 사진이 여러 장인 연예인 4명 (연예인 10명, 사진이 여러 장인 연예인 5명 이상 필요)."
+    )
+    assert calibration_reason(EN, calibration) == calibration.reason
     for distance in (0.2, 0.45, 0.6, 0.9):
         assert calibration.similarity(distance) == fixed_similarity(distance)
 
@@ -64,8 +80,43 @@ def test_a_calibration_survives_json_and_a_bad_one_falls_back(dev) -> None:
     calibration = fit(*dev["east_asian"])
     again = Calibration.from_json(calibration.to_json())
     assert again == calibration and again.similarity(0.5) == calibration.similarity(0.5)
-    assert not Calibration.from_json("{not json").fitted
-    assert not Calibration.from_json('{"version": 99, "fitted": true}').fitted
+    assert (again.reason_code, again.reason_params) == (
+        "fitted",
+        {"celebrities": 18, "photos": 133},
+    )
+    assert calibration_reason(KO, again) == "연예인 18명, 사진 133장으로 맞춤"
+    unreadable = Calibration.from_json("{not json")
+    assert not unreadable.fitted and unreadable.reason_code == "unreadable"
+    other = Calibration.from_json('{"version": 99, "fitted": true}')
+    assert not other.fitted and (other.reason, other.reason_code) == (
+        "stored calibration is of another version",
+        "other_version",
+    )
+    incomplete = Calibration.from_json('{"version": 1, "fitted": true, "nearest_other": [0.5]}')
+    assert (
+        incomplete.reason_code == "incomplete"
+        and calibration_reason(KO, incomplete) == "저장된 보정이 온전하지 않아요"
+    )
+    assert (
+        Calibration().reason_code == "not_fitted"
+        and calibration_reason(KO, Calibration()) == "아직 갤러리에 맞추지 않았어요"
+    )
+
+
+def test_a_calibration_stored_before_the_codes_gets_them_from_its_line(dev) -> None:
+    x, y = dev["western"]
+    few = np.isin(y, sorted(set(y.tolist()))[:4])
+    for calibration in (fit(*dev["east_asian"]), fit(x[few], y[few])):
+        stored = json.loads(calibration.to_json())
+        del stored["reason_code"], stored["reason_params"]
+        again = Calibration.from_json(json.dumps(stored))
+        assert (again.reason, again.reason_code, again.reason_params) == (
+            calibration.reason,
+            calibration.reason_code,
+            calibration.reason_params,
+        )
+    odd = Calibration.from_json(json.dumps({**stored, "reason": "something else"}))
+    assert odd.reason_code == "" and calibration_reason(KO, odd) == "something else"  # no code: the English
 
 
 def _face(vector: np.ndarray) -> Face:
@@ -121,7 +172,6 @@ async def test_the_refitter_refits_once_after_a_burst_of_adds_and_a_removal(tmp_
 
 
 def test_the_leave_people_out_bench_brings_the_two_galleries_together(dev) -> None:
-    import json
     import subprocess
     import sys
 

@@ -27,6 +27,7 @@ from tests.botapi.harness import RunningBot
 from tests.paths import REPO, face
 from tests.test_webapp_browser import (  # noqa: F401 — browser and screens are fixtures used here
     ADMIN,
+    KO_ADMIN,
     App,
     audit_findings,
     browser,
@@ -96,7 +97,7 @@ def bot(api: FakeBotAPI, wm: WikimediaStandIn, tmp_path_factory, models) -> Iter
     db = root / "gallery.sqlite"
     run_in_thread(build_gallery(db, planted_folder(root), models))
     wikimedia = {**wm.env, "WIKIMEDIA_TIMEOUT": "2", "WIKIMEDIA_BACKOFF": "0.05"}
-    yield from serving_web_app(api, db, str(ADMIN.id), **wikimedia)
+    yield from serving_web_app(api, db, f"{ADMIN.id},{KO_ADMIN.id}", **wikimedia)
 
 
 @pytest.fixture
@@ -190,6 +191,15 @@ def test_status_plots_the_fitted_calibration_and_shows_the_workers(app, bot, scr
     app.shot(screens, "11-status-fitted")
     assert not app.errors
 
+    listed = cli_list(bot.db)
+    app.open(init_data(KO_ADMIN))  # the same note in Korean, the numbers the server sent
+    page.get_by_test_id("tab-status").click()
+    expect(page.get_by_test_id("calibration-note")).to_contain_text(  # photos: as at the last refit
+        re.compile(rf"; 연예인 {len(listed)}명, 사진 \d+장으로 맞춤\. 막대:")
+    )
+    expect(page.get_by_test_id("calibration-note")).not_to_contain_text("fitted on")
+    assert not app.errors
+
 
 def test_a_wikidata_build_started_in_the_app_shows_its_progress_until_done(app, bot, wm, screens) -> None:  # noqa: F811
     app.open(init_data(ADMIN))
@@ -216,4 +226,38 @@ def test_a_wikidata_build_started_in_the_app_shows_its_progress_until_done(app, 
     expect(page.locator("#toast")).to_be_hidden()
     app.shot(screens, "13-wikidata-done")
     assert wm.requests("wbgetentities")
+    assert not app.errors
+
+    english = notes.all_inner_texts()
+    app.open(init_data(KO_ADMIN))  # the last build's progress, in Korean
+    page.get_by_test_id("tab-status").click()
+    expect(page.get_by_test_id("wikidata-line")).to_have_text("완료: 1명 추가, 0명 갱신, 사진 1장 추가")
+    expect(notes).to_have_count(len(english))
+    expect(
+        notes.filter(has_text="찾지 못함: Nobody Here — 위키데이터에 그 이름의 사람이 없어요")
+    ).to_have_count(1)
+    expect(notes.filter(has_text="쓸 수 있는 사진 없음 (1명): Alex Lacamoire (Q4717)")).to_have_count(1)
+    refused = notes.filter(has_text=re.compile(r"^거절된 사진 \d+장: "))
+    expect(refused).to_contain_text("라이선스 3장")
+    for line in notes.all_inner_texts():  # no English left beside the names
+        assert not re.search(
+            r"[A-Za-z]{3,}", line.replace("Nobody Here", "").replace("Alex Lacamoire", "")
+        ), line
+    app.shot(screens, "14-wikidata-done-ko")
+    assert not app.errors
+
+    def from_a_newer_bot(route) -> None:  # type: ignore[no-untyped-def]
+        """Codes this page has no words for: it shows the English the server sent."""
+        response = route.fetch()
+        data = response.json()
+        for note in data["wikidata"]["progress"]["notes"]:
+            note["code"] = "newer_" + note["code"]
+        data["calibration"]["plot"]["note_code"] = "newer"
+        route.fulfill(response=response, json=data)
+
+    page.route("**/api/status", from_a_newer_bot)
+    app.open(init_data(KO_ADMIN))
+    page.get_by_test_id("tab-status").click()
+    expect(notes).to_have_text(english)
+    expect(page.get_by_test_id("calibration-note")).to_contain_text("fitted on ")
     assert not app.errors

@@ -18,16 +18,18 @@ import pytest
 
 from bot.services import Admission, AnswerLog, Services
 from bot.settings import Settings
-from bot.webapp.extensions import Extensions
+from bot.webapp.extensions import BuildProgress, Extensions
 from bot.webapp.initdata import sign
 from bot.webapp.runner import WebApp
 from bot.webapp.server import create_app
-from bot.webapp.sources import extensions_for
+from bot.webapp.sources import AppWikidataBuild, extensions_for
 from engine.faces import Face
 from engine.pool import DrawPool, FacePool
 from engine.ranking import similarity
+from store.calibrate import refit
 from store.gallery import Gallery
 from store.jobs import Jobs
+from store.wikidata_build import Report, Unresolved
 from tests.botapi.harness import TOKEN
 from tests.paths import face
 from tests.wikimedia import WikimediaStandIn, korean_gallery
@@ -83,6 +85,7 @@ async def test_the_bots_own_sources_show_the_fixed_curve_and_the_local_pool(serv
         status = (await http.get("/api/status", headers=header())).json()
         plot = status["calibration"]["plot"]
         assert not plot["fitted"] and plot["note"] == "not fitted yet"
+        assert (plot["note_code"], plot["note_params"]) == ("not_fitted", {})  # the app words it itself
         assert [d for d, _ in plot["curve"]][:: len(plot["curve"]) - 1] == [0.0, 1.2]
         for distance, percent in plot["curve"]:
             assert percent == pytest.approx(similarity(distance), abs=0.01)  # today's fixed curve
@@ -91,6 +94,43 @@ async def test_the_bots_own_sources_show_the_fixed_curve_and_the_local_pool(serv
         )  # Ann's one pair; each photo's nearest other
         assert status["cluster"]["workers"] == [{"address": "local thread pool", "in_work": 0, "slots": 1}]
         assert status["wikidata"] == {"available": True, "progress": None}
+
+
+async def test_the_calibration_reason_and_a_builds_notes_come_as_codes_with_their_numbers(services) -> None:
+    extensions = extensions_for(services)
+    await refit(services.gallery)  # 2 celebrities: too small to fit
+    builder = extensions.wikidata
+    assert isinstance(builder, AppWikidataBuild)
+    builder._progress = BuildProgress("running", total=3)
+    report = Report(added=["로즈 레슬리"], photos_added=1, no_photo=["Alex Lacamoire (Q4717)"])
+    report.refused.update({"license": 3, "download_failed (404)": 1})
+    report.unresolved += [
+        Unresolved("Nobody Here", "no_match"),
+        Unresolved("김민수", "ambiguous", {"count": 2, "choices": [["Q901", "김민수"], ["Q902", "김민수"]]}),
+    ]
+    builder._finish(report)
+    async with client(services, extensions) as http:
+        status = (await http.get("/api/status", headers=header())).json()
+    plot = status["calibration"]["plot"]
+    assert plot["note_code"] == "too_small" and plot["note"].startswith("too small to fit: 2 celebrities")
+    assert plot["note_params"] == {"celebrities": 2, "paired": 1, "min_celebrities": 10, "min_paired": 5}
+    notes = status["wikidata"]["progress"]["notes"]
+    assert [n["text"] for n in notes] == report.lines()[1:]  # the English lines, as the CLI prints them
+    assert [(n["code"], n["params"]) for n in notes] == [
+        (
+            "refused",
+            {
+                "total": 4,
+                "reasons": [
+                    {"kind": "download_failed", "detail": "404", "count": 1},
+                    {"kind": "license", "detail": "", "count": 3},
+                ],
+            },
+        ),
+        ("no_photo", {"count": 1, "people": ["Alex Lacamoire (Q4717)"]}),
+        ("no_match", {"item": "Nobody Here"}),
+        ("ambiguous", {"item": "김민수", "count": 2, "choices": [["Q901", "김민수"], ["Q902", "김민수"]]}),
+    ]
 
 
 async def test_the_workers_row_counts_the_photos_in_the_pool(services) -> None:

@@ -230,7 +230,7 @@ def test_people_become_celebrities_with_names_aliases_ids_and_credited_photos_an
     assert sorted(report.added) == sorted(EXPECTED_PHOTOS) and report.photos_added == 8
     assert report.refused == Counter(license=6, several_faces=3, bad_image=1, face_too_small=1)
     assert report.no_photo == ["Alex Lacamoire (Q4717)"]
-    unresolved = dict(report.unresolved)
+    unresolved = {u.item: u.why for u in report.unresolved}
     assert unresolved["김민수"].startswith("ambiguous: 2 people") and "Q901" in unresolved["김민수"]
     assert unresolved["Nobody Here"] == "no person of that name on Wikidata"
     assert "not a person" in unresolved["Q14624"] and unresolved["Q999999"] == "no such Wikidata item"

@@ -4,11 +4,15 @@ Bot API, with Wikidata and Commons served by the stand-in of tests/wikimedia/.""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 
 import pytest
 
+from bot.handlers.wikidata import summary_text
+from bot.texts import EN, KO
+from store.wikidata_build import Report, Unresolved
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import RunningBot, next_message
 from tests.paths import photo
@@ -51,8 +55,9 @@ def test_wikidata_in_chat_shows_progress_in_one_message_then_the_summary(api, bo
     summary = done["text"].splitlines()
     assert summary[0] == "위키데이터: 1명 추가, 0명 갱신, 사진 1장 추가."
     assert "쓸 수 있는 사진 없음: Alex Lacamoire (Q4717)" in summary
-    assert "찾지 못함: Nobody Here — no person of that name on Wikidata" in summary
-    assert any(line.startswith("거절된 사진: license 3") for line in summary)
+    assert "찾지 못함: Nobody Here — 위키데이터에 그 이름의 사람이 없어요" in summary
+    assert any(line.startswith("거절된 사진: 라이선스 3장") for line in summary), summary
+    assert not [line for line in summary if re.search(r"[A-Za-z]{3,}", _without_names(line))], summary
     listing = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/list"))["text"]
     assert "로즈 레슬리 — 1 photos" in listing
 
@@ -60,6 +65,13 @@ def test_wikidata_in_chat_shows_progress_in_one_message_then_the_summary(api, bo
     refused = next_message(api, stranger.id, lambda: api.send_text(stranger, "/wikidata Q76"))["text"]
     assert "only the bot's admins" in refused
     assert not [e for e in wm.requests("wbgetentities") if "Q76" in e.query.get("ids", "")]
+
+
+def _without_names(line: str) -> str:
+    """A summary line without what stays as Wikidata or the admin wrote it (names, Q-ids, P31≠Q5)."""
+    for kept in ("Alex Lacamoire", "Nobody Here", "P31≠Q5"):
+        line = line.replace(kept, "")
+    return line
 
 
 def test_credits_name_the_author_licence_and_page_and_the_caption_points_to_them(api, bot) -> None:
@@ -102,3 +114,27 @@ def test_wikidata_unreachable_is_said_in_the_same_message_and_nothing_half_done_
     assert "Traceback" not in bot.log
     listing = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/list"))["text"]
     assert "조 바이든" not in listing and "로즈 레슬리 — 1 photos" in listing
+
+
+def test_the_summary_words_every_kind_of_note_in_the_admins_language_and_keeps_unknown_ones() -> None:
+    report = Report(added=["로즈 레슬리"], photos_added=1, no_photo=["Alex Lacamoire (Q4717)"])
+    report.refused.update({"license": 3, "download_failed (404)": 1, "a_newer_kind": 2})
+    report.unresolved += [
+        Unresolved("김민수", "ambiguous", {"count": 2, "choices": [["Q901", "김민수"], ["Q902", "김민수"]]}),
+        Unresolved("Q14624", "not_person", {"label": "고양이"}),
+        Unresolved("Q999999", "no_item"),
+    ]
+    assert summary_text(KO, report).splitlines()[1:] == [
+        "거절된 사진: a_newer_kind 2장, 내려받기 실패 (404) 1장, 라이선스 3장",
+        "쓸 수 있는 사진 없음: Alex Lacamoire (Q4717)",
+        "찾지 못함: 김민수 — 2명이 해당돼요 (Q901 김민수, Q902 김민수). Q-id로 지정해 주세요",
+        "찾지 못함: Q14624 — 고양이은(는) 사람이 아니에요 (P31≠Q5)",
+        "찾지 못함: Q999999 — 위키데이터에 없는 항목이에요",
+    ]
+    assert summary_text(EN, report).splitlines()[1:] == [  # the English words the CLI's lines use
+        "Photos refused: a_newer_kind 2, download_failed (404) 1, license 3",
+        "No usable photo: Alex Lacamoire (Q4717)",
+        "Not found: 김민수 — ambiguous: 2 people match (Q901 김민수, Q902 김민수); give the Q-id",
+        "Not found: Q14624 — 고양이 is not a person (P31≠Q5)",
+        "Not found: Q999999 — no such Wikidata item",
+    ]

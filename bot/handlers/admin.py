@@ -23,7 +23,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.info import reply, texts_for
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts
+from bot.texts import Texts, coded
 from engine.calibration import Calibration
 from store.archive import ArchiveError, unpack_photos
 from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder
@@ -304,7 +304,12 @@ def calibration_text(t: Texts, calibration: Calibration) -> str:
             half=calibration.half_point,
             boundary=calibration.boundary,
         )
-    return t.stats_fixed.format(reason=calibration.reason)
+    return t.stats_fixed.format(reason=calibration_reason(t, calibration))
+
+
+def calibration_reason(t: Texts, calibration: Calibration) -> str:
+    """Why the calibration is what it is, in `t`'s language (its English line for an unknown code)."""
+    return coded(t, "calibration_", calibration.reason_code, calibration.reason_params, calibration.reason)
 
 
 # /export, /import

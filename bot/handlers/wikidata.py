@@ -15,11 +15,11 @@ from telegram.ext import ContextTypes
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
 from bot.services import services
-from bot.texts import Texts
+from bot.texts import Texts, coded
 from bot.wikidata import build_people
 from store.gallery import PhotoRecord
 from store.names import InvalidName
-from store.wikidata_build import QID, Report
+from store.wikidata_build import QID, Report, Unresolved, split_kind
 from store.wikimedia import NoContact, WikimediaError
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,29 @@ def summary_text(t: Texts, report: Report) -> str:
         )
     ]
     if report.refused:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.refused.items()))
+        reasons = ", ".join(
+            t.wikidata_refused_count.format(reason=refusal_kind(t, reason), count=count)
+            for reason, count in sorted(report.refused.items())
+        )
         lines.append(t.wikidata_refused.format(reasons=reasons))
     if report.no_photo:
         lines.append(t.wikidata_no_photo.format(people=", ".join(report.no_photo[:SHOWN_NAMES])))
-    lines += [t.wikidata_not_found.format(item=i[:80], why=w) for i, w in report.unresolved[:SHOWN_NAMES]]
+    lines += [
+        t.wikidata_not_found.format(item=u.item[:80], why=why_text(t, u))
+        for u in report.unresolved[:SHOWN_NAMES]
+    ]
     return "\n".join(lines)
+
+
+def refusal_kind(t: Texts, reason: str) -> str:
+    """A key of `Report.refused` ('license', 'download_failed (404)') in `t`'s language."""
+    kind = split_kind(reason)
+    return coded(t, "wikidata_kind_", kind["kind"], kind, reason)
+
+
+def why_text(t: Texts, unresolved: Unresolved) -> str:
+    """Why an item was not built, in `t`'s language (its English for an unknown code)."""
+    return coded(t, "wikidata_why_", unresolved.code, unresolved.flat_params, unresolved.why)
 
 
 @admins_only

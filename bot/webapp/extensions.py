@@ -51,7 +51,9 @@ class CalibrationPlot:
     different: list[float] = field(default_factory=list)
     fitted: bool = True  # False: the fixed curve, for `note`'s reason (e.g. too small a gallery)
     boundary: float | None = None  # the same-person boundary the curve is centred on
-    note: str = ""
+    note: str = ""  # in English; the app words `note_code` (engine/calibration.py REASONS) itself
+    note_code: str = ""
+    note_params: dict = field(default_factory=dict)
 
 
 class CalibrationSource(Protocol):
@@ -75,10 +77,20 @@ class ClusterSource(Protocol):
 
 
 @dataclass(frozen=True)
+class BuildNote:
+    """One line of a build's summary: `text` in English, and the same as a `code` and its `params` for the
+    app to word in the admin's language (store/wikidata_build.py `Note`)."""
+
+    code: str
+    text: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BuildProgress:
     """A Wikidata build: `state` is running, done or failed; people `done` of `total` so far; once done,
-    celebrities `added` and `updated` and `photos` added; `detail`: why it failed; `notes`: one line
-    each for people not found or without a usable photo, and photos refused by reason."""
+    celebrities `added` and `updated` and `photos` added; `detail`: why it failed; `notes`: one each
+    for people not found or without a usable photo, and photos refused by reason."""
 
     state: Literal["running", "done", "failed"]
     done: int = 0
@@ -87,7 +99,7 @@ class BuildProgress:
     updated: int = 0
     photos: int = 0
     detail: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[BuildNote] = field(default_factory=list)
 
 
 class WikidataBuilder(Protocol):

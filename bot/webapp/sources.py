@@ -21,6 +21,7 @@ import numpy as np
 from bot.handlers.wikidata import PHOTOS
 from bot.services import Services
 from bot.webapp.extensions import (
+    BuildNote,
     BuildProgress,
     CalibrationPlot,
     Extensions,
@@ -87,7 +88,14 @@ class GalleryCalibration:
         distances = np.linspace(0.0, PLOT_MAX, PLOT_POINTS)
         curve = [(round(float(d), 3), round(calibration.similarity(float(d)), 2)) for d in distances]
         return CalibrationPlot(
-            curve, same, nearest, calibration.fitted, calibration.boundary, calibration.reason
+            curve,
+            same,
+            nearest,
+            calibration.fitted,
+            calibration.boundary,
+            calibration.reason,
+            calibration.reason_code,
+            dict(calibration.reason_params),
         )
 
     async def _distances(self) -> tuple[list[float], list[float]]:
@@ -175,7 +183,7 @@ class AppWikidataBuild:
             added=len(report.added),
             updated=len(report.updated),
             photos=report.photos_added,
-            notes=report.lines()[1:],
+            notes=[BuildNote(n.code, n.text, n.params) for n in report.notes()],
         )
         log.info("mini app wikidata: %s people, %s photos added", len(report.added), report.photos_added)
 

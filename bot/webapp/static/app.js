@@ -44,6 +44,25 @@
     return template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
   }
 
+  // What the server says as a code and its params (the calibration's reason, a build's notes) in the
+  // admin's language; `fallback`, the server's English, for a code this page has no words for.
+  function coded(prefix, code, values, fallback) {
+    const key = prefix + code;
+    const known = (set) => Object.prototype.hasOwnProperty.call(set, key);
+    return /^\w+$/.test(String(code)) && (known(texts) || known(window.LOOKALIKE_TEXTS.en)) ? t(key, values) : fallback;
+  }
+
+  function noteText(note) {
+    const values = Object.assign({}, note.params);
+    if (Array.isArray(values.reasons)) {
+      const fallback = (r) => (r.detail ? r.kind + " (" + r.detail + ")" : r.kind);
+      values.reasons = values.reasons.map((r) => t("note_refused_count", { reason: coded("kind_", r.kind, r, fallback(r)), count: r.count })).join(", ");
+    }
+    if (Array.isArray(values.people)) values.people = values.people.join(", ");
+    if (Array.isArray(values.choices)) values.choices = values.choices.map((c) => c.join(" ")).join(", ");
+    return coded("note_", note.code, values, note.text);
+  }
+
   // Telegram: theme colours as CSS variables; tell the client the app is ready (without its script).
   function applyTheme(raw) {
     let theme = {};
@@ -545,9 +564,10 @@
     if (!calibration.plot) return fact(t("status_calibration"), t("status_calibration_none"), "status-calibration");
     const plot = calibration.plot;
     const canvas = h("canvas", { class: "chart", width: 400, height: 200, "data-testid": "calibration-plot", role: "img", "aria-label": t("status_calibration") });
+    const reason = coded("calibration_", plot.note_code, plot.note_params, plot.note);
     const note = plot.fitted
-      ? t("status_calibration_fitted", { boundary: Number(plot.boundary).toFixed(3), note: plot.note, same: plot.same.length, other: plot.different.length })
-      : t("status_calibration_fixed", { note: plot.note });
+      ? t("status_calibration_fitted", { boundary: Number(plot.boundary).toFixed(3), note: reason, same: plot.same.length, other: plot.different.length })
+      : t("status_calibration_fixed", { note: reason });
     const panel = h("section", { class: "panel", "data-testid": "status-calibration", "data-fitted": plot.fitted ? "true" : "false" }, h("h2", {}, t("status_calibration")), canvas,
       h("p", { class: "hint legend" }, h("span", { class: "key curve" }, t("status_plot_curve")), h("span", { class: "key same" }, t("status_plot_same")), h("span", { class: "key different" }, t("status_plot_different"))),
       h("p", { class: "hint", "data-testid": "calibration-note" }, note));
@@ -576,7 +596,7 @@
         ...[
           h("p", { "data-testid": "wikidata-line" }, line),
           p.state === "running" ? h("progress", { max: Math.max(1, p.total), value: p.done }) : null,
-          p.notes.length ? h("ul", { class: "notes hint" }, p.notes.map((n) => h("li", {}, n))) : null,
+          p.notes.length ? h("ul", { class: "notes hint" }, p.notes.map((n) => h("li", { "data-code": n.code }, noteText(n)))) : null,
         ].filter(Boolean)
       );
       // Live progress: asked again every 2 s while the build runs and this page is shown.
