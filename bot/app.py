@@ -32,7 +32,7 @@ from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
-from bot.services import Admission, Services
+from bot.services import Admission, LastAnswers, Services
 from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
@@ -249,6 +249,7 @@ async def on_startup(application: Application) -> None:
         draw=draw,
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
+        last_answers=LastAnswers(settings.lookalike_remember_minutes),
     )
     application.bot_data["services"] = svc
     application.bot_data["games"].store = Games(gallery)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from cachetools import TTLCache
 from telegram.ext import CallbackContext
 
 from bot.settings import Settings
@@ -77,6 +78,27 @@ class AnswerLog:
         return [(h * 3600, self._counts.get(h, 0)) for h in range(current - self.hours + 1, current + 1)]
 
 
+class LastAnswers:
+    """Each user's last #1 celebrity (a name, never a photo or a face), for `minutes`, in memory only.
+
+    A near-tie with the previous answer then goes to it (engine.ranking.keep_previous), so two selfies of
+    one person name the same celebrity far more often. Bounded: past `most` users the oldest are dropped.
+    `minutes` 0 remembers nothing.
+    """
+
+    def __init__(self, minutes: float, most: int = 100_000) -> None:
+        self._names: TTLCache[int, str] | None = (
+            TTLCache(maxsize=most, ttl=minutes * 60) if minutes > 0 else None
+        )
+
+    def recall(self, user_id: int) -> str | None:
+        return None if self._names is None else self._names.get(user_id)
+
+    def remember(self, user_id: int, name: str) -> None:
+        if self._names is not None:
+            self._names[user_id] = name
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -92,6 +114,7 @@ class Services:
     # so their updates, if Telegram delivers them again, are ignored rather than answered twice.
     resumed: set[tuple[int, int]] = field(default_factory=set)
     answers: AnswerLog = field(default_factory=AnswerLog)  # for the admins' Mini App's Status page
+    last_answers: LastAnswers = field(default_factory=lambda: LastAnswers(0))  # private chats' last #1
 
     def active_gallery(self) -> Gallery:
         """The real gallery once it has photos; the shipped demo gallery until then."""

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engine.ranking import TIE_MARGIN
+
 DEFAULT_QUEUE_LIMIT = 32  # photos in flight with the local pool, when LOOKALIKE_QUEUE_LIMIT is not set
 TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 CLUSTER_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?$|^(tcp|tls)://\[[0-9a-fA-F:]+\](:\d{1,5})?$")
@@ -88,6 +90,9 @@ class Settings(ClusterSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     lookalike_lag_report: Path | None = None  # write event-loop lag figures here at shutdown
     lookalike_refit_seconds: float = Field(default=30.0, ge=0.0, le=86_400)  # quiet before a refit
+    # A private chat's last #1 is kept for this long; a near-tie (within the margin, in distance) goes to it.
+    lookalike_remember_minutes: float = Field(default=10.0, ge=0.0, le=1440)
+    lookalike_tie_margin: float = Field(default=TIE_MARGIN, ge=0.0, le=2.0)
 
     @field_validator("telegram_bot_token")
     @classmethod

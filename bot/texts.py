@@ -161,6 +161,8 @@ class Texts:
     audit_distinct: str
     audit_no_photo: str
     album_caption_head: str
+    kept_note: str
+    privacy_memory: str
 
 
 EN = Texts(
@@ -339,6 +341,14 @@ EN = Texts(
     audit_distinct="{a} and {b} are different people: the audit will not pair them again.",
     audit_no_photo="There is no photo {photo_id} in the gallery.",
     album_caption_head="Your closest celebrities, from your {count} photos together:",
+    kept_note=(
+        "{name} stays first, as for your last selfie: {nearest} is only a hair closer in this photo, "
+        "less than two selfies of one face differ."
+    ),
+    privacy_memory=(
+        "So that one face gets one answer, I remember the name of your last lookalike (a celebrity's name, "
+        "not your photo or face) for {minutes:g} minutes, in memory only: a near-tie goes to it."
+    ),
 )
 
 KO = Texts(
@@ -513,6 +523,14 @@ KO = Texts(
     audit_distinct="{a}와(과) {b}는 다른 사람: 다시 짝짓지 않아요.",
     audit_no_photo="갤러리에 사진 {photo_id}이(가) 없어요.",
     album_caption_head="사진 {count}장을 함께 보고 찾은 가장 닮은 연예인:",
+    kept_note=(
+        "지난 셀카처럼 {name} 님을 1위로 두었어요. 이번 사진만 보면 {nearest} 님이 아주 조금 더 가깝지만, "
+        "같은 얼굴의 셀카끼리 달라지는 정도보다 작은 차이예요."
+    ),
+    privacy_memory=(
+        "같은 얼굴에 같은 답을 드리려고, 마지막으로 닮은 연예인의 이름만 (사진이나 얼굴 데이터가 아니라 연예인 이름) "
+        "{minutes:g}분 동안 메모리에만 기억해요. 거의 비슷한 후보가 있으면 그 이름을 1위로 둬요."
+    ),
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

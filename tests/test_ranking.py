@@ -5,7 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.ranking import SAME_PERSON, FaceIndex, similarity
+from engine.ranking import SAME_PERSON, FaceIndex, Hit, keep_previous, similarity
+from tests.paths import REPO
+
+DEV = REPO.parent / "shared" / "data" / "embeddings-dev.npz"
 
 
 def _gallery(rng: np.random.Generator, celebrities: int, per: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,3 +211,50 @@ def test_many_removals_rebuild_the_graph_without_their_tombstones() -> None:
     exact = FaceIndex(approximate_above=None)
     exact.extend(np.arange(1000, labels.size), labels[1000:], vectors[1000:])
     assert _agreement(index, exact, _strangers(rng, 50)) >= 0.98
+
+
+def _hits(*distances: float) -> list[Hit]:
+    return [Hit(celebrity_id=i, photo_id=100 + i, distance=d) for i, d in enumerate(distances)]
+
+
+def _ids(hits: list[Hit]) -> list[int]:
+    return [h.celebrity_id for h in hits]
+
+
+def test_a_previous_answer_in_a_near_tie_moves_to_the_top_and_the_rest_keep_their_order() -> None:
+    hits = _hits(0.50, 0.51, 0.515, 0.60, 0.70)
+    kept = keep_previous(hits, 2, key=lambda h: h.celebrity_id, margin=0.02)
+    assert _ids(kept) == [2, 0, 1, 3, 4]
+    assert kept[0].distance == 0.515  # shown as it is: only the order changes
+
+
+def test_a_previous_answer_past_the_margin_or_absent_changes_nothing() -> None:
+    hits = _hits(0.50, 0.51, 0.55, 0.60)
+    key = lambda h: h.celebrity_id  # noqa: E731
+    assert _ids(keep_previous(hits, 2, key=key, margin=0.02)) == [0, 1, 2, 3]  # 0.05 behind
+    assert _ids(keep_previous(hits, 9, key=key, margin=0.02)) == [0, 1, 2, 3]  # not in the top
+    assert _ids(keep_previous(hits, None, key=key)) == [0, 1, 2, 3]
+    assert _ids(keep_previous(hits, 0, key=key)) == [0, 1, 2, 3]  # already first
+    assert keep_previous([], 1, key=key) == []
+
+
+def test_a_kept_previous_answer_never_displaces_a_persons_own_celebrity() -> None:
+    """Top-1 identification is unchanged by the memory (development embeddings, both kinds of faces): a
+    held-out photo of a gallery person ranks its own celebrity first whatever the previous answer was."""
+    if not DEV.is_file():
+        pytest.skip(f"the development embeddings are missing: {DEV}")
+    data = np.load(DEV)
+    for kind in ("east_asian", "western"):
+        x, y = data[kind], data[f"{kind}_labels"]
+        people = sorted(set(y.tolist()))
+        index, held = FaceIndex(approximate_above=None), []
+        for code, name in enumerate(people):
+            rows = np.flatnonzero(y == name)
+            held.append((code, rows[0]))
+            index.extend(rows[1:], np.full(len(rows) - 1, code), x[rows[1:]])
+        for own, row in held:
+            ranking = index.rank(x[row], 5)
+            assert ranking[0].celebrity_id == own
+            for previous in (h.celebrity_id for h in ranking[1:]):
+                kept = keep_previous(ranking, previous, key=lambda h: h.celebrity_id)
+                assert kept[0].celebrity_id == own

@@ -31,7 +31,10 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, texts_for(update).privacy)
+    t = texts_for(update)
+    minutes = services(context).settings.lookalike_remember_minutes
+    memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
+    await reply(update, t.privacy + memory)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

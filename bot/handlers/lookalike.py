@@ -25,6 +25,7 @@ from bot.texts import Texts, texts
 from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
+from engine.ranking import keep_previous
 from store.jobs import MAX_ATTEMPTS, Job
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,11 @@ ALBUM_MOST = 5  # selfies of an album combined into one answer (the rest are lef
 
 @dataclass(frozen=True)
 class Answer:
-    """What to send back: a text, or a collage with a caption."""
+    """What to send back: a text, or a collage with a caption (and the name it puts first)."""
 
     text: str
     photo: bytes | None = None
+    first: str | None = None
 
 
 def refusal(t: Texts, code: str) -> str:
@@ -46,8 +48,10 @@ def refusal(t: Texts, code: str) -> str:
     return {"too_large": t.too_large, "not_found": t.unreadable}.get(code, t.unreadable)
 
 
-async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
-    """Photo bytes → the answer. Never raises for bad input: every failure is a friendly text."""
+async def make_answer(svc: Services, data: bytes, t: Texts, previous: str | None = None) -> Answer:
+    """Photo bytes → the answer. Never raises for bad input: every failure is a friendly text.
+
+    `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest."""
     analysis = await _analyze(svc, data, t)
     if isinstance(analysis, Answer):
         return analysis
@@ -55,11 +59,13 @@ async def make_answer(svc: Services, data: bytes, t: Texts) -> Answer:
         return Answer(t.no_face)
     note = [t.several_faces_note.format(count=analysis.faces_found)] if analysis.faces_found > 1 else []
     return await _ranked_answer(
-        svc, analysis.faces[0], analysis.faces[0].embedding, t, t.result_caption_head, note
+        svc, analysis.faces[0], analysis.faces[0].embedding, t, t.result_caption_head, note, previous
     )
 
 
-async def make_album_answer(svc: Services, photos: Sequence[bytes], t: Texts) -> Answer:
+async def make_album_answer(
+    svc: Services, photos: Sequence[bytes], t: Texts, previous: str | None = None
+) -> Answer:
     """Several selfies of one user → one answer, ranked on the mean of their largest faces' embeddings.
 
     Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
@@ -70,9 +76,10 @@ async def make_album_answer(svc: Services, photos: Sequence[bytes], t: Texts) ->
     if not faces:
         return next((a for a in analyses if isinstance(a, Answer)), Answer(t.no_face))
     if len(faces) == 1:
-        return await _ranked_answer(svc, faces[0], faces[0].embedding, t, t.result_caption_head, [])
+        return await _ranked_answer(svc, faces[0], faces[0].embedding, t, t.result_caption_head, [], previous)
     mean = np.mean([f.embedding for f in faces], axis=0).astype(np.float32)
-    return await _ranked_answer(svc, faces[0], mean, t, t.album_caption_head.format(count=len(faces)), [])
+    head = t.album_caption_head.format(count=len(faces))
+    return await _ranked_answer(svc, faces[0], mean, t, head, [], previous)
 
 
 async def _analyze(svc: Services, data: bytes, t: Texts) -> Analysis | Answer:
@@ -88,13 +95,24 @@ async def _analyze(svc: Services, data: bytes, t: Texts) -> Analysis | Answer:
 
 
 async def _ranked_answer(
-    svc: Services, face: Face, embedding: np.ndarray, t: Texts, head: str, notes: list[str]
+    svc: Services,
+    face: Face,
+    embedding: np.ndarray,
+    t: Texts,
+    head: str,
+    notes: list[str],
+    previous: str | None = None,
 ) -> Answer:
-    """The collage of `face` beside the celebrities nearest `embedding`, with the caption."""
+    """The collage of `face` beside the celebrities nearest `embedding`, with the caption.
+
+    A `previous` #1 within the tie margin of the nearest stays first, and the caption says so."""
     gallery = svc.active_gallery()
     if gallery.photo_count == 0:
         return Answer(t.empty_gallery)
-    ranking = gallery.rank(embedding, TOP)
+    nearest = gallery.rank(embedding, TOP)
+    ranking = keep_previous(nearest, previous, lambda m: m.name, svc.settings.lookalike_tie_margin)
+    if ranking[0] is not nearest[0]:
+        notes = [t.kept_note.format(name=ranking[0].name, nearest=nearest[0].name), *notes]
     footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
     collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.draw.run)
     lines = [head]
@@ -106,7 +124,7 @@ async def _ranked_answer(
         lines += ["", *notes]
     if await photo_credits(gallery, [m.photo_id for m in ranking]):
         lines += ["", t.credits_hint]
-    return Answer("\n".join(lines)[:1024], collage)
+    return Answer("\n".join(lines)[:1024], collage, ranking[0].name if ranking else None)
 
 
 async def send_answer(
@@ -161,7 +179,13 @@ async def serve(
         else:
             job_id = job.id
             await svc.jobs.attempt(job.id)
-        answer = await _answer_for(context, svc, chat_id, [ref, *album], t)
+        # In a private chat the photo is the user's: their last #1 settles near-ties (not in groups,
+        # where the photo may be anyone's).
+        private = chat_id == user_id
+        previous = svc.last_answers.recall(user_id) if private else None
+        answer = await _answer_for(context, svc, chat_id, [ref, *album], t, previous)
+        if private and answer.first is not None:
+            svc.last_answers.remember(user_id, answer.first)
     finally:
         # The photo is no longer in work once its answer exists: the user may send the next one.
         svc.admission.leave(user_id)
@@ -174,7 +198,12 @@ async def serve(
 
 
 async def _answer_for(
-    context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, refs: Sequence[PhotoRef], t: Texts
+    context: ContextTypes.DEFAULT_TYPE,
+    svc: Services,
+    chat_id: int,
+    refs: Sequence[PhotoRef],
+    t: Texts,
+    previous: str | None,
 ) -> Answer:
     usable = [r for r in refs if not r.too_large and r.is_image][:ALBUM_MOST]
     if not usable:
@@ -191,8 +220,8 @@ async def _answer_for(
         if not photos:
             return failure or Answer(t.unreadable)
         if len(photos) == 1:
-            return await make_answer(svc, photos[0], t)
-        return await make_album_answer(svc, photos, t)
+            return await make_answer(svc, photos[0], t, previous)
+        return await make_album_answer(svc, photos, t, previous)
 
 
 def _language(update: Update) -> str:
