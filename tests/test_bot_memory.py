@@ -54,9 +54,8 @@ def test_a_near_tie_goes_to_the_users_last_answer_for_a_while_in_private_chats_o
     ranked = _ranked(second)
     assert ranked[0][0] == "Barack Obama" and ranked[1][0] == "Joe Biden"
     assert ranked[1][1] > ranked[0][1]
-    assert "Barack Obama stays first, as for your last selfie: Joe Biden is only a hair closer" in (
-        second["caption"]
-    )
+    why = "Barack Obama stays first, as for your last selfie: Joe Biden is only a hair closer"
+    assert why in second["caption"]
     privacy = next_message(api, ann.id, lambda: api.send_text(ann, "/privacy"))["text"]
     assert "keep no user photo" in privacy and "name of your last lookalike" in privacy
     assert f"for {REMEMBER_SECONDS / 60:g} minutes" in privacy
