@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--out", metavar="PATH", help="collage file (one photo) or folder (several)")
     match.add_argument("--json", action="store_true", help="one JSON object per photo per line")
     match.add_argument("--lang", choices=("en", "ko"), default="en", help="language of the collage")
+    match.add_argument(
+        "--together",
+        action="store_true",
+        help="the photos are of one person: one answer for their faces together, as for an album of selfies",
+    )
 
     add = commands.add_parser("add", help="add photos of one celebrity to the gallery")
     add.add_argument("name", metavar="NAME")

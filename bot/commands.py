@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from bot.audit import calibration_json, calibration_line, cmd_audit, print_suspects
@@ -15,14 +16,14 @@ from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_
 from bot.galleries import readable_gallery, writable_gallery
 from bot.render import collage_for, map_for
 from bot.texts import texts
-from engine.faces import Analysis, FaceModels
+from engine.faces import Analysis, Face, FaceModels
 from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
 from store.backup import backup_database
 from store.calibrate import refit
 from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
-from store.gallery import Gallery, GalleryError
+from store.gallery import Gallery, GalleryError, Match
 from store.names import InvalidName
 from store.projector import write_projector_files
 
@@ -65,12 +66,13 @@ def _error(photo: str, code: str, message: str) -> dict:
 
 async def cmd_match(args: argparse.Namespace, db: Path) -> int:
     out = Path(args.out) if args.out else None
-    if out is not None and len(args.photos) > 1:
+    if out is not None and len(args.photos) > 1 and not args.together:
         if out.exists() and not out.is_dir():
             raise CliError(f"--out {out}: with several photos, --out must be a folder", 2)
         out.mkdir(parents=True, exist_ok=True)
     models = FaceModels()
     status = EXIT_OK
+    together: list[tuple[str, Face]] = []
     async with readable_gallery(db) as gallery:
         for photo in args.photos:
             try:
@@ -84,6 +86,9 @@ async def cmd_match(args: argparse.Namespace, db: Path) -> int:
                     status = EXIT_NO_FACE
                 _report_error(args, _error(photo, "no_face", "no face found"))
                 continue
+            if args.together:
+                together.append((photo, analysis.faces[0]))  # the largest face, as in a selfie album
+                continue
             rankings = [gallery.rank(face.embedding, args.top) for face in analysis.faces]
             target = _collage_path(photo, out, len(args.photos))
             target.write_bytes(
@@ -95,7 +100,33 @@ async def cmd_match(args: argparse.Namespace, db: Path) -> int:
                 print_json(_match_json(photo, analysis, rankings))
             else:
                 _print_table(photo, analysis, rankings, target)
+        if together:
+            await _match_together(args, gallery, together, out)
     return status
+
+
+async def _match_together(
+    args: argparse.Namespace, gallery: Gallery, faces: list[tuple[str, Face]], out: Path | None
+) -> None:
+    """One answer for the largest faces of several photos of one person: ranked on their mean embedding,
+    as the bot answers an album of selfies (much steadier than any one photo: README, "Steadier answers")."""
+    mean = np.mean([face.embedding for _, face in faces], axis=0).astype(np.float32)
+    ranking = gallery.rank(mean, args.top)
+    first_photo, first_face = faces[0]
+    target = out or Path(f"{Path(first_photo).stem}.together.lookalike.jpg")
+    if target.is_dir():
+        target = target / f"{Path(first_photo).stem}.together.lookalike.jpg"
+    target.write_bytes(
+        await collage_for(
+            gallery, [first_face], [ranking], texts(args.lang), gallery_note(gallery, args.lang)
+        )
+    )
+    if args.json:
+        print_json({"photos": [photo for photo, _ in faces], "matches": _matches_json(ranking)})
+        return
+    print(f"together: {', '.join(photo for photo, _ in faces)} ({len(faces)} faces, one answer)")
+    print("\n".join(_ranking_rows(ranking)))
+    print(f"  collage: {target}")
 
 
 def gallery_note(gallery: Gallery, lang: str) -> str:
@@ -129,14 +160,25 @@ def _match_json(photo: str, analysis: Analysis, rankings: list) -> dict:
         "faces": [
             {
                 "box": list(face.box),
-                "matches": [
-                    {"name": m.name, "distance": round(m.distance, 4), "similarity": round(m.similarity, 1)}
-                    for m in ranking
-                ],
+                "matches": _matches_json(ranking),
             }
             for face, ranking in zip(analysis.faces, rankings, strict=True)
         ],
     }
+
+
+def _matches_json(ranking: list[Match]) -> list[dict]:
+    return [
+        {"name": m.name, "distance": round(m.distance, 4), "similarity": round(m.similarity, 1)}
+        for m in ranking
+    ]
+
+
+def _ranking_rows(ranking: list[Match]) -> list[str]:
+    lines = [f"  {'#':>3}  {'celebrity':<32} {'distance':>8}  {'similarity':>10}"]
+    for rank, match in enumerate(ranking, start=1):
+        lines.append(f"  {rank:>3}  {match.name:<32} {match.distance:>8.3f}  {match.similarity:>9.1f}%")
+    return lines
 
 
 def _print_table(photo: str, analysis: Analysis, rankings: list, collage: Path) -> None:
@@ -144,9 +186,7 @@ def _print_table(photo: str, analysis: Analysis, rankings: list, collage: Path) 
     for number, (face, ranking) in enumerate(zip(analysis.faces, rankings, strict=True), start=1):
         top, right, bottom, left = face.box
         lines.append(f"  face {number} of {len(analysis.faces)} at ({left},{top})-({right},{bottom})")
-        lines.append(f"  {'#':>3}  {'celebrity':<32} {'distance':>8}  {'similarity':>10}")
-        for rank, match in enumerate(ranking, start=1):
-            lines.append(f"  {rank:>3}  {match.name:<32} {match.distance:>8.3f}  {match.similarity:>9.1f}%")
+        lines += _ranking_rows(ranking)
     lines.append(f"  collage: {collage}")
     print("\n".join(lines))
 

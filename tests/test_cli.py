@@ -100,6 +100,31 @@ def test_match_exit_status_is_3_when_the_only_failure_is_no_face(tmp_path, junk)
     assert [o.get("error", {}).get("code") for o in json_lines(result.stdout)] == [None, "no_face"]
 
 
+def test_match_together_gives_one_answer_for_several_photos_of_one_person(tmp_path, junk) -> None:
+    obama = [face("barack_obama/obama.jpg"), face("barack_obama/obama2.jpg")]
+    singles = json_lines(lookalike("match", *map(str, obama), "--json", cwd=tmp_path).stdout)
+    result = lookalike(
+        "match", str(obama[0]), str(junk["blank"]), str(obama[1]), "--together", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 3  # the blank photo had no face: said, and left out
+    blank, together = json_lines(result.stdout)
+    assert blank["error"]["code"] == "no_face"
+    assert together["photos"] == [str(obama[0]), str(obama[1])]
+    first = together["matches"][0]
+    assert first["name"] == "Barack Obama" and len(together["matches"]) == 5
+    # ranked on the mean of the two faces: neither photo's own distance, and nearer his photos than the
+    # farther of the two
+    alone = [s["faces"][0]["matches"][0]["distance"] for s in singles]
+    assert first["distance"] not in alone and first["distance"] < max(alone)
+    assert (tmp_path / "obama.together.lookalike.jpg").is_file()
+
+    table = lookalike(
+        "match", *map(str, obama), "--together", "--out", str(tmp_path / "us.jpg"), cwd=tmp_path
+    )
+    assert table.returncode == 0 and "(2 faces, one answer)" in table.stdout
+    assert Image.open(tmp_path / "us.jpg").format == "JPEG"
+
+
 @pytest.mark.parametrize(
     "args",
     [["match"], ["match", "x.jpg", "--top", "0"], ["frobnicate"], ["match", "x.jpg", "--top", "many"], []],
