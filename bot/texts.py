@@ -178,8 +178,9 @@ EN = Texts(
     help=(
         "How it works: send me a photo of your face (as a photo or as an image file). I find the face, "
         "compare it with {celebrities} celebrities and send back the five closest, with a similarity score. "
-        "Two selfies can get different answers; send 2–3 selfies together as an album and I compare all "
-        "your faces at once, for a steadier answer.\n\n"
+        "Two selfies can get different answers: when two celebrities are nearly tied, your last answer stays "
+        "first, and if you send 2–3 selfies together as an album I compare all your faces at once, for a "
+        "steadier answer.\n\n"
         "In groups: send a photo with the caption /lookalike, or reply /lookalike to a photo. "
         "/game starts a round: everyone replies to the round message with a selfie, and the closest face wins. "
         "/twins as a reply to a group photo shows how alike the people in it are. /leaderboard shows the winners.\n\n"
@@ -364,6 +365,7 @@ KO = Texts(
     help=(
         "사용법: 얼굴 사진을 보내 주세요 (사진 또는 이미지 파일). 얼굴을 찾아 연예인 {celebrities}명과 비교하고, "
         "가장 닮은 다섯 명을 닮은 정도와 함께 보내 드려요. 셀카마다 답이 달라질 수 있어요. "
+        "두 연예인이 거의 비슷하면 지난번 답을 1위로 두고, "
         "셀카 2~3장을 앨범으로 한 번에 보내 주시면 모든 얼굴을 함께 비교해서 더 한결같은 답을 드려요.\n\n"
         "그룹에서는: 사진에 /lookalike 캡션을 달거나, 사진에 /lookalike 로 답장하세요. "
         "/game 으로 게임을 시작하면 모두 게임 메시지에 셀카로 답장하고, 가장 닮은 얼굴이 이겨요. "

@@ -85,6 +85,7 @@ def test_help_and_privacy_explain_groups_and_what_is_kept(api, bot) -> None:
     text = next_message(api, 4, lambda: api.send_text(ann, "/help"))["text"]
     assert "/lookalike" in text and "/game" in text and "6 celebrities" in text
     assert "as an album" in text  # the steadier answer (bench/calibration.py) is worth knowing about
+    assert "nearly tied, your last answer stays first" in text  # and why an answer may not move
     assert "keep no user photo" in next_message(api, 4, lambda: api.send_text(ann, "/privacy"))["text"]
 
 
