@@ -24,6 +24,7 @@ from telegram import Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
+from bot import metrics
 from bot.handlers.info import reply, texts_for
 from bot.render import Card, draw_board, draw_pairs
 from bot.services import services
@@ -131,13 +132,16 @@ async def admitted(
     if verdict != "ok":
         work.close()
         await reply(update, t.one_at_a_time if verdict == "again" else t.busy)
+        metrics.answered("busy")  # counted for game entries only (metrics.photo_answer)
         return False, None  # type: ignore[return-value]
     try:
         return True, await work
     except (ImageError, WorkerCrashed, TelegramError):
         await reply(update, t.unreadable)
+        metrics.answered("unreadable")
     except Busy:
         await reply(update, t.busy)
+        metrics.answered("busy")
     finally:
         svc.admission.leave(user.id if user else 0)
     return False, None  # type: ignore[return-value]
@@ -213,6 +217,7 @@ async def _start_round(
 # entries
 
 
+@metrics.photo_answer
 async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply to the round message: a selfie entry (anything else gets the rules again)."""
     message = update.effective_message
@@ -234,6 +239,7 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     player = player_name(user)
     if face is None:
         await reply(update, t.game_entry_no_face.format(player=player))
+        metrics.answered("no_face")
         return
     # Scored like a lookalike answer: the gallery's calibrated similarity (engine/calibration.py).
     calibration = services(context).active_gallery().calibration
@@ -248,6 +254,7 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(
         update, t.game_entry.format(player=player, similarity=score, name=round_.celebrity, best=best)
     )
+    metrics.answered("match")
 
 
 async def _entry_face(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ref: PhotoRef) -> Face | None:
@@ -256,7 +263,8 @@ async def _entry_face(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ref: Pho
         raise ImageError("bad_image", "not a usable photo")
     async with showing_work(context.bot, chat_id, "typing"):
         data = await download(context.bot, ref.file_id)
-        analysis = await services(context).pool.analyze(data, max_faces=1)
+        with metrics.analysis_timer():
+            analysis = await services(context).pool.analyze(data, max_faces=1)
     return analysis.faces[0] if analysis.faces else None
 
 
@@ -440,7 +448,9 @@ async def _twin_faces(
         for ref in refs[:MAX_TWIN_FACES]:
             if ref.too_large or not ref.is_image:
                 raise ImageError("bad_image", "not a usable photo")
-            analysis = await pool.analyze(await download(context.bot, ref.file_id), max_faces=MAX_TWIN_FACES)
+            data = await download(context.bot, ref.file_id)
+            with metrics.analysis_timer():
+                analysis = await pool.analyze(data, max_faces=MAX_TWIN_FACES)
             faces += analysis.faces[:1] if several_photos else analysis.faces
     if not several_photos:
         faces.sort(key=lambda f: f.box[3])  # left to right, so A, B, C … read like the photo

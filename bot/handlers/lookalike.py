@@ -18,6 +18,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.render import collage_for, photo_credits
 from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
@@ -85,7 +86,8 @@ async def make_album_answer(
 async def _analyze(svc: Services, data: bytes, t: Texts) -> Analysis | Answer:
     """The photo's faces, or the friendly answer saying why there are none to look at."""
     try:
-        return await svc.pool.analyze(data)
+        with metrics.analysis_timer():
+            return await svc.pool.analyze(data)
     except ImageError as exc:
         return Answer(t.not_image if exc.message.startswith("unsupported") else refusal(t, exc.code))
     except Busy:
@@ -145,6 +147,19 @@ async def send_answer(
     )
 
 
+def outcome_of(answer: Answer, t: Texts) -> metrics.Outcome:
+    """What an answer says about its photo, for lookalike_answers_total: a collage is a match; a text
+    says there was no face, the bot was busy, or the photo could not be used."""
+    if answer.photo is not None:
+        return "match"
+    if answer.text == t.no_face:
+        return "no_face"
+    if answer.text in (t.busy, t.one_at_a_time):
+        return "busy"
+    return "unreadable"
+
+
+@metrics.photo_answer
 async def serve(
     context: ContextTypes.DEFAULT_TYPE,
     *,
@@ -169,6 +184,7 @@ async def serve(
     if verdict != "ok":
         text = t.one_at_a_time if verdict == "again" else t.busy
         await send_answer(context, chat_id, message_id, Answer(text))
+        metrics.answered("busy")
         return
     try:
         if job is None:
@@ -194,6 +210,7 @@ async def serve(
         svc.answers.note()
     except Forbidden:
         log.info("chat %s blocked the bot; dropping its answer", chat_id)
+    metrics.answered(outcome_of(answer, t))
     await svc.jobs.done(job_id)
 
 
