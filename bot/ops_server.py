@@ -20,11 +20,12 @@ import threading
 from collections.abc import Callable, Iterator
 
 import uvicorn
-from prometheus_client import make_asgi_app
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from telegram.ext import Application
 
 from bot.metrics import Heartbeat
@@ -78,9 +79,15 @@ def create_app(application: Application, bot_loop: asyncio.AbstractEventLoop) ->
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/metrics", make_asgi_app()),
+            Route("/metrics", metrics),
         ]
     )
+
+
+async def metrics(request: Request) -> Response:
+    """Every metric of this process, in the format the scraper asks for (Prometheus text or OpenMetrics)."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(REGISTRY), media_type=content_type)
 
 
 class _Server(uvicorn.Server):
