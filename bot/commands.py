@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from engine.faces import Analysis, Face, FaceModels
 from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
-from store.backup import backup_database
+from store.backup import backup_database, backup_keeping
 from store.calibrate import refit
 from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits
 from store.gallery import Gallery, GalleryError, Match
@@ -367,8 +368,14 @@ async def cmd_backup(args: argparse.Namespace, db: Path) -> int:
         raise CliError(f"no gallery at {db}", 1)
     target = Path(args.target)
     try:
-        await backup_database(db, target)
-    except (OSError, ValueError) as exc:
+        if args.keep:
+            target, removed = await backup_keeping(db, target, args.keep)
+        else:
+            await backup_database(db, target)
+            removed = []
+    except (OSError, ValueError, sqlite3.Error) as exc:  # sqlite3: the gallery file is not a database
         raise CliError(f"backup failed: {exc}", 1) from None
     print(f"backed up {db} to {target}")
+    if removed:
+        print(f"deleted {len(removed)} older copies (keeping the newest {args.keep})")
     return EXIT_OK
