@@ -32,6 +32,7 @@ NO_CONTACT = "no contact given: not for the public Wikimedia endpoints"
 MAX_CONNECTIONS = 4  # Wikimedia asks API clients not to run many requests in parallel
 MAXLAG = 5  # seconds: the value the maxlag manual recommends for bots
 MAX_DOWNLOAD = 20 * 1024 * 1024  # a thumbnail is ~100-300 KB; anything this big is not one
+BATCH = 50  # ids or titles per wbgetentities / imageinfo request: the API's limit for non-bots
 
 
 def user_agent(contact: str) -> str:
