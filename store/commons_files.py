@@ -37,8 +37,7 @@ async def candidate_titles(client: Wikimedia, person: Person) -> AsyncIterator[l
     """Batches of file titles to try, in a fixed order: the item's image(s) first, then its category's
     files (API order, following `continue`), each title once. Category pages are fetched only as needed."""
     seen: set[str] = set()
-    first = [_file_title(name) for name in person.images]
-    first = [t for t in first if not (t in seen or seen.add(t))]
+    first = _unseen([_file_title(name) for name in person.images], seen)
     if first:
         yield first
     if not person.category:
@@ -55,12 +54,19 @@ async def candidate_titles(client: Wikimedia, person: Person) -> AsyncIterator[l
         body = await client.api(client.endpoints.commons_api, {**params, **cont})
         members = body.get("query", {}).get("categorymembers", [])
         titles = [str(m["title"]) for m in members if isinstance(m, dict) and m.get("title")]
-        fresh = [t for t in titles if not (t in seen or seen.add(t))]
+        fresh = _unseen(titles, seen)
         if fresh:
             yield fresh
         if not isinstance(body.get("continue"), dict):
             return
         cont = {k: str(v) for k, v in body["continue"].items()}
+
+
+def _unseen(titles: list[str], seen: set[str]) -> list[str]:
+    """Titles → those not in `seen`, each once, in the order given; they are added to `seen`."""
+    fresh = [t for t in dict.fromkeys(titles) if t not in seen]
+    seen.update(fresh)
+    return fresh
 
 
 def _file_title(name: str) -> str:

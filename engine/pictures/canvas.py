@@ -77,6 +77,7 @@ def _to_rgb(image: Image.Image, background: RGB) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         grey = image.convert("F") if image.mode == "F" else image.convert("I")
         lo, hi = grey.getextrema()
+        assert isinstance(lo, int | float) and isinstance(hi, int | float)  # one band: a (min, max) pair
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         return grey.point(lambda v: (v - lo) * scale).convert("L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
