@@ -1,5 +1,6 @@
 """The stand-in Bot API server, exercised with the real python-telegram-bot client: identity and long
-polling, faults, waiting, a real Application, thread mode (messages, files, groups: `test_botapi_messages.py`)."""
+polling, faults, waiting, a real Application, thread mode (messages, files and groups are in
+`test_botapi_messages.py`)."""
 
 from __future__ import annotations
 

@@ -343,7 +343,7 @@ def blank(width: int, height: int) -> Image.Image:
     return Image.new("RGB", (width, height), BACKGROUND)
 
 
-# --- the face card (the collage's user, the board's target) ----------------------------------------
+# --- the face card (the collage's user, the board's target) ----------------------------------------------
 
 FACE_PAD = 16
 LABEL_H = 72
