@@ -17,7 +17,9 @@ from pathlib import Path
 
 from tests.paths import REPO
 
-LEFT_OUT = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "*.sqlite*")
+LEFT_OUT = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.sqlite*"
+)
 
 
 def quick_start() -> tuple[list[str], str]:
