@@ -1,6 +1,7 @@
 """Every word the bot and the collages show, in English and Korean (for users whose Telegram language is ko).
 
 Texts are `str.format` templates; each language fills the same fields.
+Long on purpose: the catalogue of every user text in both languages, kept in one place to read side by side.
 """
 
 from __future__ import annotations

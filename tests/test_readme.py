@@ -28,7 +28,9 @@ from markdown_it.token import Token
 
 from tests.paths import REPO
 
-LEFT_OUT = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "*.sqlite*")
+LEFT_OUT = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.sqlite*"
+)
 
 
 def quick_start() -> tuple[list[str], str]:

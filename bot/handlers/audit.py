@@ -15,7 +15,7 @@ from bot.render import Card, draw_pairs
 from bot.services import services
 from bot.telegram_io import reply_to, with_retries
 from bot.texts import Texts
-from engine.collage import CollageText
+from engine.pictures import CollageText
 from store.audit import AuditReport, audit_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName

@@ -29,9 +29,9 @@ from bot.render import Card, draw_board, draw_pairs
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
-from engine.collage import CollageText
 from engine.faces import Face
 from engine.images import ImageError
+from engine.pictures import CollageText
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between, similarity
 from store.games import Entry, Games, Placed, Round
