@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
+from bot.handlers import admin, audit, info, leaderboard, lookalike, rounds, twins, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
@@ -77,7 +77,7 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     application = builder.build()
     application.bot_data["settings"] = settings
-    application.bot_data["games"] = games.GameTable()
+    application.bot_data["games"] = rounds.GameTable()
     register_handlers(application)
     return application
 
@@ -89,7 +89,7 @@ def register_handlers(application: Application) -> None:
     add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
+    round_entry = groups & rounds.ReplyToRound(application.bot_data["games"]) & media
 
     application.add_handlers(
         [
@@ -112,11 +112,11 @@ def register_handlers(application: Application) -> None:
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
             # group games
-            CommandHandler("game", games.on_game),
-            CommandHandler("endgame", games.on_endgame),
-            CommandHandler("leaderboard", games.on_leaderboard),
-            CommandHandler("twins", games.on_twins),
-            MessageHandler(round_entry, games.on_round_reply),
+            CommandHandler("game", rounds.on_game),
+            CommandHandler("endgame", rounds.on_endgame),
+            CommandHandler("leaderboard", leaderboard.on_leaderboard),
+            CommandHandler("twins", twins.on_twins),
+            MessageHandler(round_entry, rounds.on_round_reply),
             # lookalike requests
             CommandHandler("lookalike", lookalike.on_lookalike_command),
             MessageHandler(private & media, lookalike.on_private_photo),
@@ -128,7 +128,7 @@ def register_handlers(application: Application) -> None:
         group=0,
     )
     # Group -1 runs first and answers nothing: it only notes album items for /twins.
-    application.add_handler(MessageHandler(media & _InAlbum(), games.on_album_item, block=False), group=-1)
+    application.add_handler(MessageHandler(media & _InAlbum(), twins.on_album_item, block=False), group=-1)
     application.add_error_handler(on_error)
 
 
@@ -265,7 +265,7 @@ async def on_startup(application: Application) -> None:
     if settings.web_app_url:
         await _start_web_app(application, svc)
     context = ContextTypes.DEFAULT_TYPE(application)
-    await games.recover_rounds(context)
+    await rounds.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
         "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s)",

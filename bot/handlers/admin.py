@@ -171,8 +171,8 @@ async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.handlers.games import twins_from
     from bot.handlers.lookalike import request_from
+    from bot.handlers.twins import twins_from
 
     assert context.job is not None
     updates = sorted(

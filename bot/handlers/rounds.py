@@ -1,4 +1,5 @@
-"""Group games: lookalike rounds against a celebrity, twin checks, and each group's leaderboard.
+"""Group rounds: a lookalike round against a celebrity, its entries, its end (twins.py and leaderboard.py
+hold the other group games).
 
 A round: /game [NAME] posts the celebrity's face; players reply to that message with selfies; each entry
 is acknowledged with its similarity and a player's best counts; the round ends on its timer (PTB's
@@ -10,10 +11,8 @@ board, and are gone when the round ends.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import random
-import string
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot.handlers.info import reply, texts_for
-from bot.render import Card, draw_board, draw_pairs
+from bot.render import Card, draw_board
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
@@ -33,14 +32,13 @@ from engine.collage import CollageText
 from engine.faces import Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
-from engine.ranking import distance_between, similarity
+from engine.ranking import distance_between
 from store.games import Entry, Games, Placed, Round
 from store.names import InvalidName
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
 ALBUM_MEMORY_SECONDS = 15 * 60  # how long the file ids of an album's items are remembered for /twins
 
 
@@ -363,114 +361,3 @@ async def recover_rounds(context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(round_.chat_id, t.game_interrupted.format(name=round_.celebrity))
         except TelegramError as exc:
             log.info("could not tell chat %s its round was cancelled: %s", round_.chat_id, exc)
-
-
-# /leaderboard
-
-
-async def on_leaderboard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    t = texts_for(update)
-    winners = await table(context).store.leaderboard(message.chat_id)
-    if not winners:
-        await reply(update, t.leaderboard_empty)
-        return
-    lines = [t.leaderboard_head]
-    lines += [
-        t.leaderboard_line.format(rank=rank, player=w.player, wins=w.wins, best=w.best_similarity)
-        for rank, w in enumerate(winners, start=1)
-    ]
-    await reply(update, "\n".join(lines))
-
-
-# /twins
-
-
-async def on_twins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/twins as a reply to a photo with two or more faces: how alike they are, pair by pair."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    replied = message.reply_to_message
-    album = table(context).album(message.chat_id, replied.media_group_id if replied else None)
-    if len(album) >= 2:
-        await twins_from(update, context, album, several_photos=True)
-        return
-    ref = photo_ref(replied)
-    if ref is None:
-        await reply(update, texts_for(update).twins_usage)
-        return
-    await twins_from(update, context, [ref], several_photos=False)
-
-
-async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Remember which photos belong to an album (for /twins as a reply to one of them); answers nothing."""
-    message = update.effective_message
-    ref = photo_ref(message)
-    if message is not None and message.media_group_id is not None and ref is not None:
-        table(context).remember_album_item(message.chat_id, message.media_group_id, ref)
-
-
-async def twins_from(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, refs: list[PhotoRef], several_photos: bool
-) -> None:
-    """Faces from one photo (all its faces) or from several (the largest face of each): the pairs."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    t = texts_for(update)
-    done, faces = await admitted(update, context, _twin_faces(context, message.chat_id, refs, several_photos))
-    if not done:
-        return
-    if len(faces) < 2:
-        await reply(update, t.twins_need_two.format(count=len(faces)))
-        return
-    await _send_pairs(context, message, faces, t)
-
-
-async def _twin_faces(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, refs: list[PhotoRef], several_photos: bool
-) -> list[Face]:
-    pool = services(context).pool
-    faces: list[Face] = []
-    async with showing_work(context.bot, chat_id):
-        for ref in refs[:MAX_TWIN_FACES]:
-            if ref.too_large or not ref.is_image:
-                raise ImageError("bad_image", "not a usable photo")
-            analysis = await pool.analyze(await download(context.bot, ref.file_id), max_faces=MAX_TWIN_FACES)
-            faces += analysis.faces[:1] if several_photos else analysis.faces
-    if not several_photos:
-        faces.sort(key=lambda f: f.box[3])  # left to right, so A, B, C … read like the photo
-    return faces[:MAX_TWIN_FACES]
-
-
-async def _send_pairs(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, faces: list[Face], t: Texts
-) -> None:
-    labels = string.ascii_uppercase
-    pairs = []
-    for (i, a), (j, b) in itertools.combinations(enumerate(faces), 2):
-        distance = distance_between(a.embedding, b.embedding)
-        pairs.append((similarity(distance), distance, i, j))
-    pairs.sort(reverse=True)
-    cards = [
-        (Card(faces[i].thumbnail, labels[i], d, s), Card(faces[j].thumbnail, labels[j]))
-        for s, d, i, j in pairs
-    ]
-    text = CollageText(title=t.twins_title, you="", distance=t.distance, similarity=t.similarity)
-    picture = await services(context).draw.run(draw_pairs, cards, text)
-    best_s, _, best_i, best_j = pairs[0]
-    lines = [t.twins_caption.format(a=labels[best_i], b=labels[best_j], similarity=best_s), ""]
-    lines += [t.twins_line.format(a=labels[i], b=labels[j], similarity=s) for s, _, i, j in pairs]
-    await with_retries(
-        lambda: context.bot.send_photo(
-            message.chat_id,
-            picture,
-            caption="\n".join(lines)[:1024],
-            reply_parameters=reply_to(message.message_id),
-        ),
-        "sendPhoto",
-    )
