@@ -30,13 +30,13 @@ from telegram.ext import (
 from bot.console import default_db_path
 from bot.handlers import admin, audit, info, leaderboard, lookalike, rounds, twins, webapp, wikidata
 from bot.handlers.errors import on_error
-from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
-from bot.services import Admission, LastAnswers, Services
-from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from service.logs import setup_logging
+from service.services import Admission, LastAnswers, Services
+from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -50,7 +50,7 @@ log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 # What the draw workers import at start: the drawing functions' module (and with it the collage code).
-DRAW_MODULES = ("bot.render",)
+DRAW_MODULES = ("service.render",)
 
 
 class StartupError(Exception):

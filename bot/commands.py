@@ -14,12 +14,12 @@ from tqdm import tqdm
 from bot.audit import calibration_json, calibration_line, cmd_audit, print_suspects
 from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
 from bot.galleries import readable_gallery, writable_gallery
-from bot.render import collage_for, map_for
-from bot.texts import texts
 from engine.faces import Analysis, Face, FaceModels
 from engine.images import ImageError
 from engine.pool import FacePool
 from engine.ranking import SAME_PERSON, distance_between, similarity
+from service.render import collage_for, map_for
+from service.texts import texts
 from store.backup import backup_database
 from store.calibrate import refit
 from store.curate import CreditsError, Outcome, add_file, import_folder, read_credits

@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from bot.console import EXIT_OK, EXIT_USAGE, CliError, print_json
 from bot.galleries import readable_gallery
-from bot.settings import WikimediaSettings
 from engine.pool import FacePool
+from service.settings import WikimediaSettings
 from store.curate import Analyzer
 from store.gallery import Gallery, PhotoRecord
 from store.names import InvalidName

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("engine", "store", "bot", "bench")
+PACKAGES = ("engine", "store", "service", "bot", "bench")
 # A package may import only itself and the ones listed here.
 ALLOWED = {
     "engine": {"engine"},
     "store": {"store", "engine"},
-    "bot": {"bot", "store", "engine"},
-    "bench": {"bench", "bot", "store", "engine", "tests"},
+    "service": {"service", "store", "engine"},
+    "bot": {"bot", "service", "store", "engine"},
+    "bench": {"bench", "bot", "service", "store", "engine", "tests"},
 }
 
 

@@ -11,11 +11,11 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
-from bot.render import Card, draw_pairs
-from bot.services import services
 from bot.telegram_io import reply_to, with_retries
-from bot.texts import Texts
 from engine.collage import CollageText
+from service.render import Card, draw_pairs
+from service.services import services
+from service.texts import Texts
 from store.audit import AuditReport, audit_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services import services
-from bot.texts import Texts, texts
+from service.services import services
+from service.texts import Texts, texts
 
 
 def texts_for(update: Update) -> Texts:

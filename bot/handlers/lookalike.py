@@ -18,14 +18,14 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.render import collage_for, photo_credits
-from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts, texts
 from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import keep_previous
+from service.render import collage_for, photo_credits
+from service.services import Services, services
+from service.texts import Texts, texts
 from store.jobs import MAX_ATTEMPTS, Job
 
 log = logging.getLogger(__name__)

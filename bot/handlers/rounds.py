@@ -24,15 +24,15 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot.handlers.info import reply, texts_for
-from bot.render import Card, draw_board
-from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts, texts
 from engine.collage import CollageText
 from engine.faces import Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between
+from service.render import Card, draw_board
+from service.services import services
+from service.texts import Texts, texts
 from store.games import Entry, Games, Placed, Round
 from store.names import InvalidName
 

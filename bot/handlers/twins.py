@@ -10,14 +10,14 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.info import reply, texts_for
 from bot.handlers.rounds import admitted, table
-from bot.render import Card, draw_pairs
-from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts
 from engine.collage import CollageText
 from engine.faces import Face
 from engine.images import ImageError
 from engine.ranking import distance_between, similarity
+from service.render import Card, draw_pairs
+from service.services import services
+from service.texts import Texts
 
 MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
 

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.admin import admins_only
 from bot.handlers.info import reply, texts_for
-from bot.services import services
+from service.services import services
 
 
 @admins_only

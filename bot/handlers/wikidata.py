@@ -14,9 +14,9 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
-from bot.services import services
-from bot.texts import Texts, coded
 from bot.wikidata import build_people
+from service.services import services
+from service.texts import Texts, coded
 from store.gallery import PhotoRecord
 from store.names import InvalidName
 from store.wikidata_build import QID, Report, Unresolved, split_kind

@@ -24,9 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.handlers.wikidata import MAX_PEOPLE, items_of
-from bot.services import Services
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import InitDataError, WebAppUser, validate
+from service.services import Services
 from store.catalogue import search
 from store.gallery import GalleryError
 from store.names import InvalidName

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.handlers.wikidata import PHOTOS
-from bot.services import Services
 from bot.webapp.extensions import (
     BuildNote,
     BuildProgress,
@@ -31,6 +30,7 @@ from bot.webapp.extensions import (
 from bot.wikidata import build_people, wikimedia_client
 from engine.calibration import distance_samples
 from engine.pool import FacePool
+from service.services import Services
 from store.audit import audit_gallery
 from store.gallery import Gallery
 from store.wikidata_build import Report

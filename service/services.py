@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Literal
 from cachetools import TTLCache
 from telegram.ext import CallbackContext
 
-from bot.settings import Settings
 from engine.pool import DrawPool, FacePool
+from service.settings import Settings
 from store.calibrate import Refitter
 from store.gallery import Gallery
 from store.jobs import Jobs
