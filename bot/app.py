@@ -27,8 +27,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.console import default_db_path
-from bot.handlers import admin, audit, info, leaderboard, lookalike, rounds, twins, webapp, wikidata
+from bot.handlers import (
+    admin,
+    audit_chat,
+    info,
+    leaderboard,
+    lookalike,
+    rounds,
+    twins,
+    webapp,
+    wikidata_chat,
+)
 from bot.handlers.errors import on_error
 from bot.loop_lag import LagMonitor
 from bot.webapp.runner import WebApp
@@ -36,7 +45,7 @@ from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
 from service.logs import setup_logging
 from service.services import Admission, LastAnswers, Services
-from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
+from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -104,10 +113,12 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
-            CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
-            CommandHandler("credits", wikidata.on_credits),
+            CommandHandler(
+                "wikidata", wikidata_chat.on_wikidata, block=False
+            ),  # minutes: never hold others up
+            CommandHandler("credits", wikidata_chat.on_credits),
             CommandHandler("admin", webapp.on_admin),
-            CommandHandler("audit", audit.on_audit),
+            CommandHandler("audit", audit_chat.on_audit),
             MessageHandler(album_item, admin.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),

@@ -1,6 +1,7 @@
-"""What the handlers share: the gallery, the face pool, the draw pool, the job table, admission control.
+"""What every front end shares: the gallery, the face pool, the draw pool, the job table, admission control.
 
-Built once in `post_init`, kept in `application.bot_data`, closed in `post_shutdown`.
+The bot builds it once in `post_init` (kept in `application.bot_data`, see bot/bot_data.py) and closes it
+in `post_shutdown`; the Mini App is handed the same object.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from cachetools import TTLCache
-from telegram.ext import CallbackContext
 
 from engine.pool import DrawPool, FacePool
 from service.settings import Settings
@@ -123,7 +123,3 @@ class Services:
     def is_admin(self, user_id: int | None) -> bool:
         """Rights go by Telegram user id, never by chat."""
         return user_id is not None and user_id in self.settings.admin_ids
-
-
-def services(context: CallbackContext) -> Services:
-    return context.application.bot_data["services"]

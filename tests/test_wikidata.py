@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.wikidata import build_people, wikimedia_client
 from engine.faces import Analysis, FaceModels
 from service.settings import WikimediaSettings
+from service.wikidata import build_people, wikimedia_client
 from store.gallery import Gallery
 from store.wikidata_build import license_verdict, plain_text
 from store.wikimedia import Endpoints, NoContact, Wikimedia, WikimediaError

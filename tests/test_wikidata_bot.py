@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.handlers.wikidata import summary_text
+from bot.handlers.wikidata_chat import summary_text
 from service.texts import EN, KO
 from store.wikidata_build import Report, Unresolved
 from tests.botapi import FakeBotAPI, User

@@ -20,10 +20,10 @@ from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.info import reply, texts_for
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from engine.calibration import Calibration
-from service.services import services
 from service.texts import Texts, coded
 from store.archive import ArchiveError, unpack_photos
 from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from service.services import services
+from bot.bot_data import services
 from service.texts import Texts, texts
 
 

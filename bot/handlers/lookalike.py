@@ -18,13 +18,14 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import keep_previous
 from service.render import collage_for, photo_credits
-from service.services import Services, services
+from service.services import Services
 from service.texts import Texts, texts
 from store.jobs import MAX_ATTEMPTS, Job
 

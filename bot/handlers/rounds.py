@@ -23,6 +23,7 @@ from telegram import Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
+from bot.bot_data import services
 from bot.handlers.info import reply, texts_for
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from engine.collage import CollageText
@@ -31,7 +32,6 @@ from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between
 from service.render import Card, draw_board
-from service.services import services
 from service.texts import Texts, texts
 from store.games import Entry, Games, Placed, Round
 from store.names import InvalidName

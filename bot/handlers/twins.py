@@ -8,6 +8,7 @@ import string
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.info import reply, texts_for
 from bot.handlers.rounds import admitted, table
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
@@ -16,7 +17,6 @@ from engine.faces import Face
 from engine.images import ImageError
 from engine.ranking import distance_between, similarity
 from service.render import Card, draw_pairs
-from service.services import services
 from service.texts import Texts
 
 MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show

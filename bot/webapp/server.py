@@ -23,10 +23,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.handlers.wikidata import MAX_PEOPLE, items_of
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import InitDataError, WebAppUser, validate
 from service.services import Services
+from service.wikidata import MAX_PEOPLE, items_of
 from store.catalogue import search
 from store.gallery import GalleryError
 from store.names import InvalidName

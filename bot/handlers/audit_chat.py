@@ -9,12 +9,12 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
 from bot.telegram_io import reply_to, with_retries
 from engine.collage import CollageText
 from service.render import Card, draw_pairs
-from service.services import services
 from service.texts import Texts
 from store.audit import AuditReport, audit_gallery
 from store.gallery import Gallery, GalleryError

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bot.audit import calibration_json, calibration_line, cmd_audit, print_suspects
-from bot.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
-from bot.galleries import readable_gallery, writable_gallery
+from cli.audit_commands import calibration_json, calibration_line, cmd_audit, print_suspects
+from cli.console import EXIT_NO_FACE, EXIT_OK, EXIT_UNREADABLE, CliError, print_json
+from cli.galleries import readable_gallery, writable_gallery
 from engine.faces import Analysis, Face, FaceModels
 from engine.images import ImageError
 from engine.pool import FacePool
@@ -53,7 +53,7 @@ def _wikidata_command(name: str):  # type: ignore[no-untyped-def]
     """A command of bot/wikidata.py, imported when run (it brings in the HTTP client)."""
 
     async def run(args: argparse.Namespace, db: Path) -> int:
-        from bot import wikidata
+        from cli import wikidata_commands as wikidata
 
         return await getattr(wikidata, name)(args, db)
 

@@ -14,8 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cluster_commands import add_cluster_commands
-from bot.console import CliError, default_db_path
+from cli.cluster_commands import add_cluster_commands
+from cli.console import CliError
+from service.settings import default_db_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,10 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run()
     if args.command in ("scheduler", "worker"):
-        from bot.cluster_commands import run_cluster_command
+        from cli.cluster_commands import run_cluster_command
 
         return run_cluster_command(args)
-    from bot import commands
+    from cli import commands
 
     db = Path(args.db) if args.db else default_db_path()
     try:

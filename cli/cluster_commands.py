@@ -15,7 +15,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from bot.console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from cli.console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from service.logs import OneLineFormatter
 from service.settings import ClusterSettings, SettingsError, load_cluster_settings
 
