@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot.handlers import (
     admin,
+    albums,
     audit_chat,
     info,
     leaderboard,
@@ -43,13 +44,13 @@ from bot.loop_lag import LagMonitor
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
 from service.services import Admission, LastAnswers, Services
 from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
-from store.games import Games
 from store.jobs import Jobs
 
 if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
@@ -86,7 +87,6 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     application = builder.build()
     application.bot_data["settings"] = settings
-    application.bot_data["games"] = rounds.GameTable()
     register_handlers(application)
     return application
 
@@ -95,10 +95,10 @@ def register_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     media = filters.PHOTO | filters.Document.ALL
-    add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
+    add_caption = filters.CaptionRegex(ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    round_entry = groups & rounds.ReplyToRound(application.bot_data["games"]) & media
+    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(TWINS_CAPTION))
+    round_entry = groups & rounds.ReplyToRound(application) & media
 
     application.add_handlers(
         [
@@ -119,7 +119,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("credits", wikidata_chat.on_credits),
             CommandHandler("admin", webapp.on_admin),
             CommandHandler("audit", audit_chat.on_audit),
-            MessageHandler(album_item, admin.on_album_item),
+            MessageHandler(album_item, albums.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
             # group games
@@ -263,7 +263,6 @@ async def on_startup(application: Application) -> None:
         last_answers=LastAnswers(settings.lookalike_remember_minutes),
     )
     application.bot_data["services"] = svc
-    application.bot_data["games"].store = Games(gallery)
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
     if stale(gallery):
         svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile

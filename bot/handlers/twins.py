@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 import string
 
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.bot_data import services
+from bot.chat import TelegramChat, admitted
 from bot.handlers.info import reply, texts_for
-from bot.handlers.rounds import admitted, table
-from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
+from bot.telegram_io import PhotoRef, photo_ref, reply_to, with_retries
 from engine.collage import CollageText
 from engine.faces import Face
-from engine.images import ImageError
-from engine.ranking import distance_between, similarity
+from service.photos import caption_text, twin_faces, twin_pairs
 from service.render import Card, draw_pairs
 from service.texts import Texts
-
-MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
-
 
 # /twins
 
@@ -32,7 +27,7 @@ async def on_twins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or user is None:
         return
     replied = message.reply_to_message
-    album = table(context).album(message.chat_id, replied.media_group_id if replied else None)
+    album = services(context).albums.refs(message.chat_id, replied.media_group_id if replied else None)
     if len(album) >= 2:
         await twins_from(update, context, album, several_photos=True)
         return
@@ -48,7 +43,7 @@ async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     ref = photo_ref(message)
     if message is not None and message.media_group_id is not None and ref is not None:
-        table(context).remember_album_item(message.chat_id, message.media_group_id, ref)
+        services(context).albums.note(message.chat_id, message.media_group_id, ref)
 
 
 async def twins_from(
@@ -59,7 +54,8 @@ async def twins_from(
     user = update.effective_user
     assert message is not None and user is not None
     t = texts_for(update)
-    done, faces = await admitted(update, context, _twin_faces(context, message.chat_id, refs, several_photos))
+    chat = TelegramChat(context.bot, message.chat_id)
+    done, faces = await admitted(update, twin_faces(services(context), user.id, refs, several_photos, chat))
     if not done:
         return
     if len(faces) < 2:
@@ -68,31 +64,11 @@ async def twins_from(
     await _send_pairs(context, message, faces, t)
 
 
-async def _twin_faces(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, refs: list[PhotoRef], several_photos: bool
-) -> list[Face]:
-    pool = services(context).pool
-    faces: list[Face] = []
-    async with showing_work(context.bot, chat_id):
-        for ref in refs[:MAX_TWIN_FACES]:
-            if ref.too_large or not ref.is_image:
-                raise ImageError("bad_image", "not a usable photo")
-            analysis = await pool.analyze(await download(context.bot, ref.file_id), max_faces=MAX_TWIN_FACES)
-            faces += analysis.faces[:1] if several_photos else analysis.faces
-    if not several_photos:
-        faces.sort(key=lambda f: f.box[3])  # left to right, so A, B, C … read like the photo
-    return faces[:MAX_TWIN_FACES]
-
-
 async def _send_pairs(
     context: ContextTypes.DEFAULT_TYPE, message: Message, faces: list[Face], t: Texts
 ) -> None:
     labels = string.ascii_uppercase
-    pairs = []
-    for (i, a), (j, b) in itertools.combinations(enumerate(faces), 2):
-        distance = distance_between(a.embedding, b.embedding)
-        pairs.append((similarity(distance), distance, i, j))
-    pairs.sort(reverse=True)
+    pairs = twin_pairs(faces)
     cards = [
         (Card(faces[i].thumbnail, labels[i], d, s), Card(faces[j].thumbnail, labels[j]))
         for s, d, i, j in pairs
@@ -106,7 +82,7 @@ async def _send_pairs(
         lambda: context.bot.send_photo(
             message.chat_id,
             picture,
-            caption="\n".join(lines)[:1024],
+            caption=caption_text(lines),
             reply_parameters=reply_to(message.message_id),
         ),
         "sendPhoto",
