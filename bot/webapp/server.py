@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import InitDataError, WebAppUser, validate
 from service.services import Services
+from service.texts import language
 from service.wikidata import MAX_PEOPLE, items_of
 from store.catalogue import search
 from store.gallery import GalleryError
@@ -303,7 +304,7 @@ class AdminApi:
 
 
 def _language(user: WebAppUser) -> str:
-    return "ko" if user.language_code.lower().startswith("ko") else "en"
+    return language(user.language_code)
 
 
 def _int_param(request: Request, key: str, default: int) -> int:
