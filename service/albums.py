@@ -44,9 +44,18 @@ class Albums(Generic[Item]):
         self.most = most
         self._albums: dict[tuple[int, str], Album[Item]] = {}
 
-    def note(self, chat_id: int, album_id: str, ref: PhotoRef | None, item: Item | None = None) -> None:
-        """An album item arrived: remember its photo, and `item` (if given) until the album is taken."""
-        now = time.monotonic()
+    def note(
+        self,
+        chat_id: int,
+        album_id: str,
+        ref: PhotoRef | None,
+        item: Item | None = None,
+        now: float | None = None,
+    ) -> None:
+        """An album item arrived: remember its photo, and `item` (if given) until the album is taken.
+
+        `now`: the time.monotonic() of its arrival (now, unless told)."""
+        now = time.monotonic() if now is None else now
         self._forget_old(now)
         album = self._albums.setdefault((chat_id, album_id), Album(now))
         album.seen = now
