@@ -35,7 +35,7 @@ from service.photo_ref import PhotoRef
 from service.render import collage_for, photo_credits
 from service.services import Admission, Services
 from service.texts import Texts, texts
-from store.jobs import Job
+from store.jobs import MAX_ATTEMPTS, Job
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class Answer:
 
 
 def refusal_answer(t: Texts, code: RefusalCode) -> Answer:
+    """The answer that says, in `t`'s language, why there is no collage."""
     return Answer(refusal_text(t, code), refusal=code)
 
 
@@ -193,6 +194,28 @@ async def answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
     if await chat.deliver(answer):
         svc.answers.note()
     await svc.jobs.done(job_id)
+
+
+async def selfies_to_resume(svc: Services) -> list[Job]:
+    """After a restart: the selfies accepted but not answered, to be answered again (`resumed_selfie`).
+
+    Their updates, if Telegram delivers them again, are ignored from now on; a job tried MAX_ATTEMPTS times
+    is given up (marked done) rather than crash the bot again."""
+    again = []
+    for job in await svc.jobs.pending():
+        svc.resumed.add((job.chat_id, job.message_id))
+        if job.attempts >= MAX_ATTEMPTS:
+            log.warning("giving up on job %s after %s attempts", job.id, job.attempts)
+            await svc.jobs.done(job.id)
+            continue
+        again.append(job)
+    return again
+
+
+def resumed_selfie(job: Job) -> Selfie:
+    """The selfie a durable job recorded (its first photo: an album's others were not recorded)."""
+    ref = PhotoRef(job.file_id, None, True)
+    return Selfie(job.chat_id, job.message_id, job.user_id, [ref], job.language, job)
 
 
 def _where(selfie: Selfie) -> tuple[int, int]:

@@ -17,9 +17,9 @@ from telegram.ext import ContextTypes
 from bot.bot_data import services
 from bot.chat import TelegramChat, language_of
 from bot.telegram_io import PhotoRef, photo_ref
-from service.photos import Selfie, answer_selfie
+from service.photos import Selfie, answer_selfie, resumed_selfie, selfies_to_resume
 from service.texts import texts
-from store.jobs import MAX_ATTEMPTS, Job
+from store.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -107,27 +107,15 @@ async def resume_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     Called from post_init, before the application runs: the answers are scheduled on the job queue, which
     starts them once it runs and waits for them on a clean stop (tasks made now would be neither).
     """
-    svc = services(context)
     job_queue = context.application.job_queue
     assert job_queue is not None
-    for job in await svc.jobs.pending():
-        svc.resumed.add((job.chat_id, job.message_id))
-        if job.attempts >= MAX_ATTEMPTS:
-            log.warning("giving up on job %s after %s attempts", job.id, job.attempts)
-            await svc.jobs.done(job.id)
-            continue
+    for job in await selfies_to_resume(services(context)):
         job_queue.run_once(_resume_job, 0, data=job, name=f"resume-job-{job.id}")
 
 
 async def _resume_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None
     job: Job = context.job.data  # type: ignore[assignment]
-    await serve(
-        context,
-        chat_id=job.chat_id,
-        message_id=job.message_id,
-        user_id=job.user_id,
-        ref=PhotoRef(job.file_id, None, True),
-        language=job.language,
-        job=job,
-    )
+    selfie = resumed_selfie(job)
+    chat = TelegramChat(context.bot, selfie.chat_id, selfie.message_id)
+    await answer_selfie(services(context), selfie, chat)
