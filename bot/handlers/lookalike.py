@@ -7,7 +7,6 @@ the durable job, analysis, ranking, the answer or a refusal) is service/photos.p
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 
@@ -21,8 +20,6 @@ from service.photos import Selfie, answer_selfie, resumed_selfie, selfies_to_res
 from service.texts import texts
 from store.jobs import Job
 
-log = logging.getLogger(__name__)
-
 
 async def serve(
     context: ContextTypes.DEFAULT_TYPE,
@@ -32,11 +29,10 @@ async def serve(
     user_id: int,
     ref: PhotoRef,
     language: str,
-    job: Job | None = None,
     album: Sequence[PhotoRef] = (),
 ) -> None:
     """Answer one selfie (and an album's other selfies with it) in the chat it came from."""
-    selfie = Selfie(chat_id, message_id, user_id, [ref, *album], language, job)
+    selfie = Selfie(chat_id, message_id, user_id, [ref, *album], language)
     await answer_selfie(services(context), selfie, TelegramChat(context.bot, chat_id, message_id))
 
 
