@@ -6,7 +6,7 @@ the speed-up (commit `BEFORE_SPEEDUP`, loaded from git into a module of its own 
     uv run python bench/collage.py --rounds 100 --json
 
 Inputs are what the bot draws: 256 px JPEG face thumbnails (`engine.faces.face_thumbnail` of the shared
-test photos, decoded as `bot.render.face_image` does), five matches, Korean and English labels, a footer
+test photos, decoded as `service.render.face_image` does), five matches, Korean and English labels, a footer
 and a credits line. Names, numbers and credits change every round (a real answer's do), so no cache
 gets a hit the bot would not get; the labels, title and footer stay (they come from the language).
 

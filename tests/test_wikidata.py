@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import WikimediaSettings
-from bot.wikidata import build_people, wikimedia_client
 from engine.faces import Analysis, FaceModels
+from service.settings import WikimediaSettings
+from service.wikidata import build_people, wikimedia_client
 from store.commons_licence import license_verdict
 from store.gallery import Gallery
 from store.html_text import plain_text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.console import EXIT_OK, CliError, print_json
+from cli.console import EXIT_OK, CliError, print_json
 from engine.calibration import Calibration
 from store.audit import audit_gallery
 from store.calibrate import refit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -180,3 +181,13 @@ def _load(kind: type[ClusterSettings]) -> ClusterSettings:
             )
             problems.append(f"{variable} {reason}")
         raise SettingsError("; ".join(problems)) from None
+
+
+def default_db_path() -> Path:
+    """$LOOKALIKE_DB, else gallery.sqlite in the user's data folder."""
+    from_env = os.environ.get("LOOKALIKE_DB")
+    if from_env:
+        return Path(from_env)
+    from platformdirs import user_data_path
+
+    return user_data_path("lookalike") / "gallery.sqlite"

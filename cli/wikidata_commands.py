@@ -1,7 +1,7 @@
 """`lookalike wikidata` and `lookalike credits`: build celebrities from Wikidata and Commons, list photo credits.
 
-Shared with the bot's `/wikidata` and `/credits` (bot/handlers/wikidata.py): the client built from the
-settings, the build itself (store/wikidata_build.py) and the credit lines.
+The client and the build itself are the application layer's (service/wikidata.py), shared with the
+bot's `/wikidata` and the Mini App.
 """
 
 from __future__ import annotations
@@ -9,73 +9,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.console import EXIT_OK, EXIT_USAGE, CliError, print_json
-from bot.galleries import readable_gallery
-from bot.settings import WikimediaSettings
+from cli.console import EXIT_OK, EXIT_USAGE, CliError, print_json
+from cli.galleries import readable_gallery
 from engine.pool import FacePool
-from store.curate import Analyzer
+from service.wikidata import build_people, wikimedia_client
 from store.gallery import Gallery, PhotoRecord
 from store.names import InvalidName
-from store.wikidata_build import Build, Report, sparql_items
 from store.wikimedia import (
-    NO_CONTACT,
-    Endpoints,
     HttpRefused,
     NoContact,
-    Wikimedia,
     WikimediaError,
-    user_agent,
 )
-
-
-def wikimedia_client(settings: WikimediaSettings | None = None) -> Wikimedia:
-    """A client for the endpoints, User-Agent, timeout and retries in the settings (environment, .env).
-
-    Raises `NoContact` for the public endpoints without WIKIMEDIA_CONTACT (or WIKIMEDIA_USER_AGENT)."""
-    s = settings or WikimediaSettings()
-    endpoints = Endpoints(s.wikidata_api_url, s.wikidata_sparql_url, s.commons_api_url)
-    agent = s.wikimedia_user_agent or (user_agent(s.wikimedia_contact) if s.wikimedia_contact else None)
-    if agent is None and endpoints.public:
-        raise NoContact(
-            "set WIKIMEDIA_CONTACT to a URL or an e-mail address where you can be reached: Wikimedia's "
-            "User-Agent policy asks every client for one (https://meta.wikimedia.org/wiki/User-Agent_policy)"
-        )
-    return Wikimedia(
-        endpoints,
-        agent or user_agent(NO_CONTACT),
-        timeout=s.wikimedia_timeout,
-        attempts=s.wikimedia_attempts,
-        backoff=s.wikimedia_backoff,
-    )
-
-
-async def build_people(
-    gallery: Gallery,
-    analyze: Analyzer,
-    items: list[str],
-    *,
-    sparql: str | None = None,
-    photos: int = 5,
-    lang: str = "ko",
-    on_people: Callable[[int], None] | None = None,
-    on_person: Callable[[str], None] | None = None,
-    client: Wikimedia | None = None,
-) -> Report:
-    """Items (and the people a SPARQL query binds first) → celebrities in `gallery`; the run's report.
-
-    Raises `WikimediaError` when a service stayed unreachable after the retries (what was done is kept)."""
-    async with client or wikimedia_client() as wm:
-        if sparql:
-            items = [*items, *await sparql_items(wm, sparql)]
-        build = Build(
-            gallery, wm, analyze, photos=photos, lang=lang, on_people=on_people, on_person=on_person
-        )
-        return await build.run(items)
 
 
 def read_items(path: str) -> list[str]:

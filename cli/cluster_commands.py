@@ -15,9 +15,9 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from bot.console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from bot.logs import OneLineFormatter
-from bot.settings import ClusterSettings, SettingsError, load_cluster_settings
+from cli.console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from service.logs import OneLineFormatter
+from service.settings import ClusterSettings, SettingsError, load_cluster_settings
 
 if TYPE_CHECKING:  # distributed is imported only once the logging is set up
     from distributed.security import Security

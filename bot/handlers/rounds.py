@@ -1,4 +1,5 @@
-"""Group games: lookalike rounds against a celebrity, twin checks, and each group's leaderboard.
+"""Group rounds: a lookalike round against a celebrity, its entries, its end (twins.py and leaderboard.py
+hold the other group games).
 
 A round: /game [NAME] posts the celebrity's face; players reply to that message with selfies; each entry
 is acknowledged with its similarity and a player's best counts; the round ends on its timer (PTB's
@@ -9,104 +10,56 @@ board, and are gone when the round ends.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import logging
 import random
-import string
 import time
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-import numpy as np
 from telegram import Message, Update, User
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes, filters
+from telegram.ext import Application, ContextTypes, filters
 
+from bot.bot_data import services
+from bot.chat import TelegramChat, admitted, language_of
 from bot.handlers.info import reply, texts_for
-from bot.render import Card, draw_board, draw_pairs
-from bot.services import services
-from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts, texts
-from engine.faces import Face
-from engine.images import ImageError
+from bot.telegram_io import photo_ref, reply_to, with_retries
 from engine.pictures import CollageText
-from engine.pool import Busy, WorkerCrashed
-from engine.ranking import distance_between, similarity
-from store.games import Entry, Games, Placed, Round
+from engine.ranking import distance_between
+from service.game_table import GameTable, Live
+from service.photos import caption_text, entry_face
+from service.render import Card, draw_board
+from service.services import Services
+from service.texts import Texts, texts
+from store.games import Entry, Placed, Round
 from store.names import InvalidName
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
-ALBUM_MEMORY_SECONDS = 15 * 60  # how long the file ids of an album's items are remembered for /twins
-
-
-@dataclass
-class Live:
-    """What a running round keeps in memory: the target's embeddings and face, players' best faces."""
-
-    target: list[np.ndarray]
-    target_face: bytes | None
-    faces: dict[int, bytes] = field(default_factory=dict)
-
-
-class GameTable:
-    """Every group's running round: the store, and the in-memory parts (never written anywhere)."""
-
-    def __init__(self) -> None:
-        self.store: Games  # set in post_init, once the gallery file is open
-        self.live: dict[int, Live] = {}
-        self.round_messages: dict[int, int] = {}  # chat id → the round message players reply to
-        self.locks: dict[int, asyncio.Lock] = {}
-        # (chat id, media group id) → (when, the items' photos): Telegram file ids only, never the photos
-        self.albums: dict[tuple[int, str], tuple[float, list[PhotoRef]]] = {}
-
-    def remember_album_item(self, chat_id: int, group_id: str, ref: PhotoRef) -> None:
-        now = time.monotonic()
-        for key, (seen, _) in list(self.albums.items()):
-            if now - seen > ALBUM_MEMORY_SECONDS:
-                del self.albums[key]
-        _, refs = self.albums.setdefault((chat_id, group_id), (now, []))
-        if ref not in refs:
-            refs.append(ref)
-
-    def album(self, chat_id: int, group_id: str | None) -> list[PhotoRef]:
-        if group_id is None:
-            return []
-        return list(self.albums.get((chat_id, group_id), (0.0, []))[1])
-
-    def lock(self, chat_id: int) -> asyncio.Lock:
-        return self.locks.setdefault(chat_id, asyncio.Lock())
 
 
 def table(context: ContextTypes.DEFAULT_TYPE) -> GameTable:
-    return context.application.bot_data["games"]
+    return services(context).games
 
 
 class ReplyToRound(filters.MessageFilter):
     """Messages that reply to the running round's message of their group."""
 
-    def __init__(self, games: GameTable) -> None:
+    def __init__(self, application: Application) -> None:
         super().__init__(name="ReplyToRound")
-        self.games = games
+        self.application = application
 
     def filter(self, message: Message) -> bool:
         replied = message.reply_to_message
-        return replied is not None and self.games.round_messages.get(message.chat_id) == replied.message_id
+        svc: Services | None = self.application.bot_data.get("services")  # None until post_init
+        return (
+            replied is not None
+            and svc is not None
+            and svc.games.round_messages.get(message.chat_id) == replied.message_id
+        )
 
 
 def player_name(user: User | None) -> str:
     if user is None:
         return "?"
     return (user.full_name or user.username or str(user.id))[:64]
-
-
-def _language(update: Update) -> str:
-    user = update.effective_user
-    return (user.language_code if user else None) or ""
 
 
 def board_text(t: Texts, celebrity: str) -> CollageText:
@@ -118,29 +71,6 @@ def board_text(t: Texts, celebrity: str) -> CollageText:
         footer="",
         empty=t.game_board_empty,
     )
-
-
-async def admitted(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, work: Coroutine[Any, Any, T]
-) -> tuple[bool, T]:
-    """Run photo work under the user's admission slot; on refusal or failure, say why and return (False, None)."""
-    t = texts_for(update)
-    user = update.effective_user
-    svc = services(context)
-    verdict = svc.admission.enter(user.id if user else 0)
-    if verdict != "ok":
-        work.close()
-        await reply(update, t.one_at_a_time if verdict == "again" else t.busy)
-        return False, None  # type: ignore[return-value]
-    try:
-        return True, await work
-    except (ImageError, WorkerCrashed, TelegramError):
-        await reply(update, t.unreadable)
-    except Busy:
-        await reply(update, t.busy)
-    finally:
-        svc.admission.leave(user.id if user else 0)
-    return False, None  # type: ignore[return-value]
 
 
 # /game
@@ -199,7 +129,7 @@ async def _start_round(
         )
     games = table(context)
     round_ = Round(
-        message.chat_id, announcement.message_id, user.id, name, _language(update), time.time() + seconds
+        message.chat_id, announcement.message_id, user.id, name, language_of(update), time.time() + seconds
     )
     await games.store.start(round_)
     games.live[message.chat_id] = Live([emb for _, emb in photos], target_face)
@@ -228,7 +158,8 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if round_ is not None:
             await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
         return
-    done, face = await admitted(update, context, _entry_face(context, message.chat_id, ref))
+    chat = TelegramChat(context.bot, message.chat_id, action="typing")
+    done, face = await admitted(update, entry_face(services(context), user.id, ref, chat))
     if not done:
         return
     player = player_name(user)
@@ -248,16 +179,6 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(
         update, t.game_entry.format(player=player, similarity=score, name=round_.celebrity, best=best)
     )
-
-
-async def _entry_face(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ref: PhotoRef) -> Face | None:
-    """The largest face of an entry photo, or None if it has no face."""
-    if ref.too_large or not ref.is_image:
-        raise ImageError("bad_image", "not a usable photo")
-    async with showing_work(context.bot, chat_id, "typing"):
-        data = await download(context.bot, ref.file_id)
-        analysis = await services(context).pool.analyze(data, max_faces=1)
-    return analysis.faces[0] if analysis.faces else None
 
 
 # the end of a round
@@ -346,7 +267,7 @@ def result_caption(t: Texts, celebrity: str, placed: list[Placed], head: str) ->
     winners = [p.entry.player for p in placed if p.rank == 1]
     template = t.game_winner if len(winners) == 1 else t.game_winners
     lines += ["", template.format(players=", ".join(winners))]
-    return "\n".join(lines)[:1024]
+    return caption_text(lines)
 
 
 async def recover_rounds(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -363,114 +284,3 @@ async def recover_rounds(context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(round_.chat_id, t.game_interrupted.format(name=round_.celebrity))
         except TelegramError as exc:
             log.info("could not tell chat %s its round was cancelled: %s", round_.chat_id, exc)
-
-
-# /leaderboard
-
-
-async def on_leaderboard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    t = texts_for(update)
-    winners = await table(context).store.leaderboard(message.chat_id)
-    if not winners:
-        await reply(update, t.leaderboard_empty)
-        return
-    lines = [t.leaderboard_head]
-    lines += [
-        t.leaderboard_line.format(rank=rank, player=w.player, wins=w.wins, best=w.best_similarity)
-        for rank, w in enumerate(winners, start=1)
-    ]
-    await reply(update, "\n".join(lines))
-
-
-# /twins
-
-
-async def on_twins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/twins as a reply to a photo with two or more faces: how alike they are, pair by pair."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    replied = message.reply_to_message
-    album = table(context).album(message.chat_id, replied.media_group_id if replied else None)
-    if len(album) >= 2:
-        await twins_from(update, context, album, several_photos=True)
-        return
-    ref = photo_ref(replied)
-    if ref is None:
-        await reply(update, texts_for(update).twins_usage)
-        return
-    await twins_from(update, context, [ref], several_photos=False)
-
-
-async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Remember which photos belong to an album (for /twins as a reply to one of them); answers nothing."""
-    message = update.effective_message
-    ref = photo_ref(message)
-    if message is not None and message.media_group_id is not None and ref is not None:
-        table(context).remember_album_item(message.chat_id, message.media_group_id, ref)
-
-
-async def twins_from(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, refs: list[PhotoRef], several_photos: bool
-) -> None:
-    """Faces from one photo (all its faces) or from several (the largest face of each): the pairs."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    t = texts_for(update)
-    done, faces = await admitted(update, context, _twin_faces(context, message.chat_id, refs, several_photos))
-    if not done:
-        return
-    if len(faces) < 2:
-        await reply(update, t.twins_need_two.format(count=len(faces)))
-        return
-    await _send_pairs(context, message, faces, t)
-
-
-async def _twin_faces(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, refs: list[PhotoRef], several_photos: bool
-) -> list[Face]:
-    pool = services(context).pool
-    faces: list[Face] = []
-    async with showing_work(context.bot, chat_id):
-        for ref in refs[:MAX_TWIN_FACES]:
-            if ref.too_large or not ref.is_image:
-                raise ImageError("bad_image", "not a usable photo")
-            analysis = await pool.analyze(await download(context.bot, ref.file_id), max_faces=MAX_TWIN_FACES)
-            faces += analysis.faces[:1] if several_photos else analysis.faces
-    if not several_photos:
-        faces.sort(key=lambda f: f.box[3])  # left to right, so A, B, C … read like the photo
-    return faces[:MAX_TWIN_FACES]
-
-
-async def _send_pairs(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, faces: list[Face], t: Texts
-) -> None:
-    labels = string.ascii_uppercase
-    pairs = []
-    for (i, a), (j, b) in itertools.combinations(enumerate(faces), 2):
-        distance = distance_between(a.embedding, b.embedding)
-        pairs.append((similarity(distance), distance, i, j))
-    pairs.sort(reverse=True)
-    cards = [
-        (Card(faces[i].thumbnail, labels[i], d, s), Card(faces[j].thumbnail, labels[j]))
-        for s, d, i, j in pairs
-    ]
-    text = CollageText(title=t.twins_title, you="", distance=t.distance, similarity=t.similarity)
-    picture = await services(context).draw.run(draw_pairs, cards, text)
-    best_s, _, best_i, best_j = pairs[0]
-    lines = [t.twins_caption.format(a=labels[best_i], b=labels[best_j], similarity=best_s), ""]
-    lines += [t.twins_line.format(a=labels[i], b=labels[j], similarity=s) for s, _, i, j in pairs]
-    await with_retries(
-        lambda: context.bot.send_photo(
-            message.chat_id,
-            picture,
-            caption="\n".join(lines)[:1024],
-            reply_parameters=reply_to(message.message_id),
-        ),
-        "sendPhoto",
-    )

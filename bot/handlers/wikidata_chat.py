@@ -6,42 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
-from bot.services import services
-from bot.texts import Texts, coded
-from bot.wikidata import build_people
+from service.texts import Texts, coded
+from service.wikidata import MAX_PEOPLE, PHOTOS, build_people, items_of
 from store.gallery import PhotoRecord
 from store.names import InvalidName
-from store.wikidata_build import QID, Report, Unresolved, split_kind
+from store.wikidata_build import Report, Unresolved, split_kind
 from store.wikimedia import NoContact, WikimediaError
 
 log = logging.getLogger(__name__)
 
-MAX_PEOPLE = 20  # a chat command is for a few people; the CLI builds galleries
-PHOTOS = 5
 EDIT_EVERY = 2.0  # seconds between progress edits (Telegram limits edits per chat)
 SHOWN_CREDITS = 30
 SHOWN_NAMES = 10
-
-
-def items_of(text: str) -> list[str]:
-    """`/wikidata` arguments → items: names are separated by commas, `|` or new lines; a piece made only of
-    Q-ids is split at its spaces (so `Q1 Q2` is two items, `Kim Ji-won` one)."""
-    items = []
-    for piece in re.split(r"[,|\n]", text):
-        words = piece.split()
-        if words and all(QID.match(w) for w in words):
-            items += words
-        elif piece.strip():
-            items.append(" ".join(words))
-    return list(dict.fromkeys(items))
 
 
 class Progress:

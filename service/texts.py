@@ -539,11 +539,16 @@ KO = Texts(
 LANGUAGES = {"en": EN, "ko": KO}
 
 
-def texts(language_code: str | None) -> Texts:
-    """The texts for a Telegram language code ("ko", "ko-KR" → Korean; anything else → English)."""
+def language(language_code: str | None) -> str:
+    """The language the texts are in for a user's language code: "ko" ("ko", "ko-KR"), else "en"."""
     if language_code and language_code.lower().split("-")[0] == "ko":
-        return KO
-    return EN
+        return "ko"
+    return "en"
+
+
+def texts(language_code: str | None) -> Texts:
+    """The texts for a user's language code ("ko", "ko-KR" → Korean; anything else → English)."""
+    return LANGUAGES[language(language_code)]
 
 
 def coded(t: Texts, prefix: str, code: str, params: Mapping[str, object], fallback: str) -> str:

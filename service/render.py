@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from bot.texts import Texts
 from engine.embedding_map import pca_2d, render_map
 from engine.faces import Face
 from engine.pictures import CollageText, Tile, render_board, render_collage, render_pairs
+from service.texts import Texts
 from store.gallery import Gallery, Match
 
 MAX_STACKED = 3  # faces per collage image: more would make each too small to read on a phone

@@ -1,15 +1,13 @@
 """What every `lookalike` command shares: exit statuses, the one-line failure, JSON lines, the gallery path.
 
-Below both the CLI's parser (`bot/cli.py`) and what its commands do (`bot/commands.py`), and below the bot
-(`bot/app.py`), so that none of them imports another sideways.
+Below both the CLI's parser (`cli/main.py`) and what its command families do, so that none of them imports
+another sideways. The default gallery path is the application's (service/settings.py): the bot uses it too.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -24,16 +22,6 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = EXIT_FAILURE) -> None:
         super().__init__(message)
         self.status = status
-
-
-def default_db_path() -> Path:
-    """$LOOKALIKE_DB, else gallery.sqlite in the user's data folder."""
-    from_env = os.environ.get("LOOKALIKE_DB")
-    if from_env:
-        return Path(from_env)
-    from platformdirs import user_data_path
-
-    return user_data_path("lookalike") / "gallery.sqlite"
 
 
 def print_json(obj: object) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cluster_commands import add_cluster_commands
-from bot.console import CliError, default_db_path
+from cli.cluster_commands import add_cluster_commands
+from cli.console import CliError
+from service.settings import default_db_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,14 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run()
     if args.command in ("scheduler", "worker"):
-        from bot.cluster_commands import run_cluster_command
+        from cli.cluster_commands import run_cluster_command
 
         return run_cluster_command(args)
-    from bot import commands
-
     db = Path(args.db) if args.db else default_db_path()
     try:
-        return asyncio.run(commands.dispatch(args, db))
+        return asyncio.run(dispatch(args, db))
     except CliError as exc:
         print(f"lookalike: {exc}", file=sys.stderr)
         return exc.status
@@ -158,3 +158,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         print(f"lookalike: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+# Each command's family module, imported when the command runs (`run` and `--help` stay quick).
+FAMILIES = {
+    "match": "cli.match_commands",
+    "compare": "cli.match_commands",
+    "map": "cli.match_commands",
+    "add": "cli.gallery_commands",
+    "import": "cli.gallery_commands",
+    "list": "cli.gallery_commands",
+    "remove": "cli.gallery_commands",
+    "rename": "cli.gallery_commands",
+    "alias": "cli.gallery_commands",
+    "export": "cli.backup_commands",
+    "backup": "cli.backup_commands",
+    "wikidata": "cli.wikidata_commands",
+    "credits": "cli.wikidata_commands",
+    "audit": "cli.audit_commands",
+}
+
+
+async def dispatch(args: argparse.Namespace, db: Path) -> int:
+    """Run one parsed command against the gallery file `db` (its family's `cmd_<command>`); the exit status."""
+    family = importlib.import_module(FAMILIES[args.command])
+    return await getattr(family, f"cmd_{args.command}")(args, db)

@@ -1,6 +1,7 @@
-"""What the handlers share: the gallery, the face pool, the draw pool, the job table, admission control.
+"""What every front end shares: the gallery, the face pool, the draw pool, the job table, admission control.
 
-Built once in `post_init`, kept in `application.bot_data`, closed in `post_shutdown`.
+The bot builds it once in `post_init` (kept in `application.bot_data`, see bot/bot_data.py) and closes it
+in `post_shutdown`; the Mini App is handed the same object.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cachetools import TTLCache
-from telegram.ext import CallbackContext
 
-from bot.settings import Settings
 from engine.pool import DrawPool, FacePool
+from service.albums import Albums
+from service.game_table import GameTable
+from service.settings import Settings
 from store.calibrate import Refitter
 from store.gallery import Gallery
+from store.games import Games
 from store.jobs import Jobs
 
 if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
@@ -108,13 +111,18 @@ class Services:
     draw: DrawPool  # collages, boards and pairs: never queued behind analyses
     jobs: Jobs
     admission: Admission
-    albums: dict[str, list] = field(default_factory=dict)
+    # Albums being received, and recent albums' photos for /twins (file ids only): one memory for all.
+    albums: Albums[Any] = field(default_factory=Albums)
     refitter: Refitter | None = None  # keeps the gallery's similarity calibration fitted
     # (chat, message) of the selfies the job table took over at start: answered (or given up) from there,
     # so their updates, if Telegram delivers them again, are ignored rather than answered twice.
     resumed: set[tuple[int, int]] = field(default_factory=set)
     answers: AnswerLog = field(default_factory=AnswerLog)  # for the admins' Mini App's Status page
     last_answers: LastAnswers = field(default_factory=lambda: LastAnswers(0))  # private chats' last #1
+    games: GameTable = field(init=False)  # every group's running round, on the same gallery file
+
+    def __post_init__(self) -> None:
+        self.games = GameTable(Games(self.gallery))
 
     def active_gallery(self) -> Gallery:
         """The real gallery once it has photos; the shipped demo gallery until then."""
@@ -123,7 +131,3 @@ class Services:
     def is_admin(self, user_id: int | None) -> bool:
         """Rights go by Telegram user id, never by chat."""
         return user_id is not None and user_id in self.settings.admin_ids
-
-
-def services(context: CallbackContext) -> Services:
-    return context.application.bot_data["services"]

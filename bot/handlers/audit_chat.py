@@ -9,13 +9,14 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.admin import admins_only, argument
 from bot.handlers.info import reply, texts_for
-from bot.render import Card, draw_pairs
-from bot.services import services
 from bot.telegram_io import reply_to, with_retries
-from bot.texts import Texts
 from engine.pictures import CollageText
+from service.photos import caption_text
+from service.render import Card, draw_pairs
+from service.texts import Texts
 from store.audit import AuditReport, audit_gallery
 from store.gallery import Gallery, GalleryError
 from store.names import InvalidName
@@ -46,7 +47,10 @@ async def on_audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     image = await svc.draw.run(draw_pairs, pairs, text)
     await with_retries(
         lambda: context.bot.send_photo(
-            message.chat_id, image, caption=caption[:1024], reply_parameters=reply_to(message.message_id)
+            message.chat_id,
+            image,
+            caption=caption_text([caption]),
+            reply_parameters=reply_to(message.message_id),
         ),
         "sendPhoto",
     )
