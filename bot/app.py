@@ -14,6 +14,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    Message,
     Update,
 )
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -146,7 +147,7 @@ def register_handlers(application: Application) -> None:
 class _InAlbum(filters.MessageFilter):
     """Messages that are items of an album (they share a media_group_id)."""
 
-    def filter(self, message) -> bool:  # type: ignore[no-untyped-def,override]
+    def filter(self, message: Message) -> bool:
         return message.media_group_id is not None
 
 
@@ -345,7 +346,7 @@ async def open_face_pool(settings: Settings) -> FacePool | ClusterPool:
 def describe_pool(pool: FacePool | ClusterPool) -> str:
     """For the start-up log: how many workers of which kind (and where, for a cluster)."""
     if pool.kind == "cluster":
-        return f"{pool.workers} cluster workers at {pool.address}"  # type: ignore[union-attr]
+        return f"{pool.workers} cluster workers at {pool.address}"
     return f"{pool.workers} {pool.kind} workers"
 
 
@@ -383,7 +384,7 @@ async def on_shutdown(application: Application) -> None:
     if web_app is not None:
         await web_app.stop()
     if svc.pool.kind == "cluster":
-        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))  # type: ignore[arg-type]
+        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))
     else:
         await asyncio.gather(asyncio.to_thread(svc.pool.close), asyncio.to_thread(svc.draw.close))
     if svc.refitter is not None:

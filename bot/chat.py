@@ -65,8 +65,9 @@ class TelegramChat:
                 lambda: bot.send_message(chat_id, answer.text, reply_parameters=reply), "sendMessage"
             )
             return
+        photo = answer.photo
         await with_retries(
-            lambda: bot.send_photo(chat_id, answer.photo, caption=answer.text, reply_parameters=reply),
+            lambda: bot.send_photo(chat_id, photo, caption=answer.text, reply_parameters=reply),
             "sendPhoto",
         )
 

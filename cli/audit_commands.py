@@ -55,8 +55,10 @@ async def cmd_audit(args: argparse.Namespace, db: Path) -> int:
     finally:
         await gallery.close()
     if args.json:
-        for finding in [*report.outliers, *report.doubles]:
+        for finding in report.outliers:
             print_json(finding.to_json())
+        for double in report.doubles:
+            print_json(double.to_json())
         return EXIT_OK
     print(
         f"suspect photos: {len(report.outliers)} (median distance to the celebrity's other photos "

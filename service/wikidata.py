@@ -47,7 +47,7 @@ async def build_people(
     photos: int = 5,
     lang: str = "ko",
     on_people: Callable[[int], None] | None = None,
-    on_person: Callable[[str], None] | None = None,
+    on_person: Callable[[str], object] | None = None,
     client: Wikimedia | None = None,
 ) -> Report:
     """Items (and the people a SPARQL query binds first) → celebrities in `gallery`; the run's report.
@@ -65,7 +65,7 @@ async def build_people(
 def items_of(text: str) -> list[str]:
     """`/wikidata` arguments → items: names are separated by commas, `|` or new lines; a piece made only of
     Q-ids is split at its spaces (so `Q1 Q2` is two items, `Kim Ji-won` one)."""
-    items = []
+    items: list[str] = []
     for piece in re.split(r"[,|\n]", text):
         words = piece.split()
         if words and all(QID.match(w) for w in words):

@@ -219,7 +219,7 @@ async def import_folder(
     gallery: Gallery,
     analyze: Analyzer,
     folder: Path,
-    progress: Callable[[Outcome], None] | None = None,
+    progress: Callable[[Outcome], object] | None = None,
     concurrency: int = 2,
     origin: str | None = None,
 ) -> Summary:

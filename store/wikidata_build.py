@@ -65,7 +65,7 @@ class Build:
     lang: str = "ko"
     report: Report = field(default_factory=Report)
     on_people: Callable[[int], None] | None = None  # called with how many people once items are resolved
-    on_person: Callable[[str], None] | None = None  # called once per person done (progress bars)
+    on_person: Callable[[str], object] | None = None  # called once per person done (progress bars)
     on_photo: Callable[[Outcome], None] | None = None
 
     async def run(self, items: list[str]) -> Report:

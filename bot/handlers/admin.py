@@ -11,7 +11,7 @@ import io
 import logging
 import tempfile
 import zipfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from store.projector import write_projector_files
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[..., Awaitable[None]]
+Handler = Callable[..., Coroutine[Any, Any, None]]
 LIST_PAGE = 40
 SHOWN_REFUSALS = 15
 

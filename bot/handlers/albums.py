@@ -4,6 +4,8 @@ private chat, one lookalike answer for all its selfies."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
@@ -29,7 +31,7 @@ async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None
-    chat_id, album_id = context.job.data  # type: ignore[misc]
+    chat_id, album_id = cast("tuple[int, str]", context.job.data)
     updates: list[Update] = services(context).albums.take(chat_id, album_id)
     items = sorted(
         ((u, u.effective_message) for u in updates if u.effective_message is not None),

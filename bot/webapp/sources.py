@@ -124,7 +124,7 @@ class PoolWorkers:
 
     async def workers(self) -> list[WorkerState]:
         if self.pool.kind == "cluster":
-            load = await self.pool.worker_load()  # type: ignore[union-attr]
+            load = await self.pool.worker_load()
             return [WorkerState(address, busy, threads) for address, (threads, busy) in sorted(load.items())]
         return [WorkerState(f"local {self.pool.kind} pool", self.pool.pending, self.pool.workers)]
 
