@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.cluster_commands import add_cluster_commands
 from bot.console import CliError, default_db_path
+from bot.morph_command import add_morph_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
     add_cluster_commands(commands)
+    add_morph_command(commands)
     return parser
 
 
@@ -147,8 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot import commands
 
     db = Path(args.db) if args.db else default_db_path()
+    run_command = getattr(args, "run_command", commands.dispatch)  # a command that brings its own
     try:
-        return asyncio.run(commands.dispatch(args, db))
+        return asyncio.run(run_command(args, db))
     except CliError as exc:
         print(f"lookalike: {exc}", file=sys.stderr)
         return exc.status
