@@ -36,6 +36,7 @@ CROP_SIDE = 512  # the longest side of a kept face crop: the gallery's thumbnail
 # Where the eyes go in the frame (fractions of SIDE): high enough that the chin clears the footer.
 LEFT_EYE = (0.37, 0.40)
 RIGHT_EYE = (0.63, 0.40)
+FOREHEAD = 0.45  # how far above the brows the forehead points lie, as a fraction of chin-to-eyes
 BORDER_POINTS = 4  # points per side of the frame added to the triangulation (corners included once)
 FOOTER_FONT = 17
 FOOTER_LINE = 24
@@ -193,10 +194,20 @@ def _warp(
     return frame
 
 
+def with_forehead(landmarks: np.ndarray) -> np.ndarray:
+    """The 68 landmarks plus points above the brows and the jaw's ends (dlib's model stops at the brows):
+    (80, 2). Warping the forehead and temples too keeps two hairlines from showing through each other."""
+    points = landmarks.astype(np.float64)
+    eyes = np.mean(_eye_centres(points), axis=0)
+    up = eyes - points[8]  # chin to eyes
+    lifted = np.vstack([points[17:27], points[[0, 16]]]) + FOREHEAD * up
+    return np.vstack([points, lifted])
+
+
 def _frame_points(face: KeptFace, side: int) -> tuple[np.ndarray, np.ndarray]:
     """A face's landmarks in the frame (eyes aligned), and the frame's border points in the face's crop."""
     alignment = eye_alignment(face.landmarks, side)
-    aligned = _apply(alignment, face.landmarks.astype(np.float64))
+    aligned = _apply(alignment, with_forehead(face.landmarks))
     border_in_crop = _apply(_invert(alignment), border_points(side))
     return aligned, border_in_crop
 
@@ -212,7 +223,7 @@ def morph_image(user: KeptFace, celebrity: KeptFace, mix: float, side: int = SID
     triangles = Delaunay(target).simplices
     warped = []
     for face, border_in_crop in ((user, user_border), (celebrity, celeb_border)):
-        source = np.vstack([face.landmarks.astype(np.float64), border_in_crop])
+        source = np.vstack([with_forehead(face.landmarks), border_in_crop])
         padded, pad = _padded(decode_photo(face.crop).pixels)
         affines = _triangle_affines(triangles, target, source)
         warped.append(_warp(padded, pad, triangles, target, affines, side))
