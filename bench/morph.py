@@ -50,14 +50,16 @@ def quality(models: FaceModels, people: dict[str, Person]) -> dict[str, dict]:
         by_mix = {
             mix: [measure(models, method, people[a], people[b], mix) for a, b in pairs] for mix in MIXES
         }
-        passed = 0
+        failed = []
         for i in range(len(pairs)):
             quarter, half, three = (by_mix[mix][i] for mix in MIXES)
             steady = quarter.found and three.found and quarter.to_user < half.to_user < three.to_user  # type: ignore[operator]
-            passed += bool(half.between_both() and half.balanced() and steady)
+            if not (half.between_both() and half.balanced() and steady):
+                failed.append(" → ".join(pairs[i]))
         report[label] = {
             "pairs": len(pairs),
-            "passed": passed,
+            "passed": len(pairs) - len(failed),
+            "failed": failed,
             "faces_found": sum(d.found for d in by_mix[0.5]),
             **{f"mix_{mix}": _medians(by_mix[mix]) for mix in MIXES},
         }
@@ -113,6 +115,7 @@ def print_tables(report: dict) -> None:
             + " | ".join(cells)
             + " |"
         )
+    log(f"morph pairs failing: {', '.join(report['quality']['morph']['failed']) or 'none'}")
     s = report["speed"]
     log(f"\nmorph {s['morph_ms']} ms, one selfie's analysis {s['analysis_ms']} ms: {s['morph_vs_analysis']}x")
 
