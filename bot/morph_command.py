@@ -103,7 +103,7 @@ async def cmd_morph(args: argparse.Namespace, db: Path) -> int:
     from bot.galleries import readable_gallery
     from engine.faces import FaceModels
     from engine.images import ImageError, decode_photo, read_source
-    from engine.morph import Landmarker, NoLandmarks, render_morph
+    from engine.morph import Landmarker, render_morph
     from store.derivatives import MorphRefused, morph_source
 
     models = FaceModels()
@@ -126,12 +126,7 @@ async def cmd_morph(args: argparse.Namespace, db: Path) -> int:
             source = await morph_source(gallery, name, face.embedding)
         except MorphRefused as exc:
             raise _fail(args, "not_allowed", str(exc), EXIT_FAILURE) from None
-    try:
-        celebrity = landmarker.keep_thumbnail(source.thumbnail)
-    except NoLandmarks as exc:
-        raise _fail(
-            args, "no_landmarks", f"{source.name}, photo {source.photo_id}: {exc}", EXIT_FAILURE
-        ) from None
+    celebrity = landmarker.keep_thumbnail(source.thumbnail)
     target = output_path(args.photo, args.out)
     try:
         target.write_bytes(render_morph(user, celebrity, args.mix, footer_lines(source, args.mix)))

@@ -10,13 +10,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from engine.faces import FaceModels
+from engine.faces import FaceModels, face_thumbnail
 from engine.fonts import has_glyphs
-from engine.morph import SIDE, KeptFace, Landmarker, morph_image, render_morph
+from engine.images import decode_photo, encode_jpeg
+from engine.morph import SIDE, KeptFace, Landmarker, morph_image, render_morph, thumbnail_box
 from tests import morph_faces
 from tests.morph_faces import measure, morph, own_photo, passes
+from tests.paths import face
 
 # A few pairs of the bench's 30 (bench/morph.py): men and a woman, both ways round.
 PAIRS = [
@@ -90,3 +92,37 @@ def test_the_footer_draws_hangul_text(people) -> None:
     hangul, blank = footer_of("아이유 사진"), footer_of("x")
     # The second line's glyphs are light on the dark band: many more light pixels than without them.
     assert (hangul > 150).sum() > (blank > 150).sum() + 100
+
+
+def _thumbnail(models: FaceModels, photo: str) -> bytes:
+    pixels = decode_photo(face(photo)).pixels
+    return face_thumbnail(pixels, models.analyze(face(photo)).faces[0].box)
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes."""
+    width = min(a[1], b[1]) - max(a[3], b[3])
+    height = min(a[2], b[2]) - max(a[0], b[0])
+    inter = max(0, width) * max(0, height)
+    area = lambda box: (box[1] - box[3]) * (box[2] - box[0])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+@pytest.mark.parametrize(
+    "photo",
+    ["barack_obama/obama.jpg", "rose_leslie/rose_leslie_img1.jpg", "kit_harington/kit_harington_john1.jpeg"],
+)
+def test_a_thumbnails_face_box_is_where_face_thumbnail_put_it(models, landmarker, photo) -> None:
+    pixels = decode_photo(_thumbnail(models, photo)).pixels
+    (rect,) = landmarker.detector(pixels, 0)
+    found = (rect.top(), rect.right(), rect.bottom(), rect.left())
+    assert _overlap(thumbnail_box(pixels.shape[1], pixels.shape[0]), found) > 0.7
+
+
+def test_a_thumbnail_the_detector_misses_still_gets_its_landmarks(models, landmarker) -> None:
+    sharp = _thumbnail(models, "joe_biden/biden.jpg")
+    blurred = encode_jpeg(Image.open(io.BytesIO(sharp)).filter(ImageFilter.GaussianBlur(8)))
+    assert not landmarker.detector(decode_photo(blurred).pixels, 1)  # the case this test is about
+    expected, got = landmarker.keep_thumbnail(sharp).landmarks, landmarker.keep_thumbnail(blurred).landmarks
+    for eye in (slice(36, 42), slice(42, 48)):
+        assert np.linalg.norm(expected[eye].mean(axis=0) - got[eye].mean(axis=0)) < 10  # px of 256
