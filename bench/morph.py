@@ -32,6 +32,7 @@ if str(REPO) not in sys.path:
 
 from bench.common import interleaved, log, machine, median_ms  # noqa: E402
 from engine.faces import FaceModels  # noqa: E402
+from engine.images import decode_photo  # noqa: E402
 from engine.morph import Landmarker, render_morph  # noqa: E402
 from tests import morph_faces  # noqa: E402
 from tests.morph_faces import ABOUT_EQUAL, PEOPLE, WELL_UNDER, Person, crossfade, measure, morph, own_photo  # noqa: E402
@@ -77,10 +78,14 @@ def _medians(rows: list) -> dict:
     }
 
 
-def speed(models: FaceModels, people: dict[str, Person], rounds: int) -> dict:
-    """Median ms of one morph and of one selfie's analysis, interleaved, and their ratio."""
+def speed(models: FaceModels, landmarker: Landmarker, people: dict[str, Person], rounds: int) -> dict:
+    """Median ms, interleaved: one morph drawn; the two landmark steps it needs (keeping the selfie's face,
+    finding a gallery thumbnail's landmarks); one selfie's analysis; and the ratios to the analysis."""
     names = list(people)
     selfies = [face(PEOPLE[name][0]).read_bytes() for name in names]
+    pixels = [decode_photo(data).pixels for data in selfies]
+    boxes = [models.analyze(data).faces[0].box for data in selfies]
+    thumbnails = [people[name].celebrity.crop for name in names]
     footer = ["You 50% · 아이유 50%", "Photo of 아이유: CC BY-SA 4.0 · someone"]
 
     def draw(r: int) -> None:
@@ -88,18 +93,23 @@ def speed(models: FaceModels, people: dict[str, Person], rounds: int) -> dict:
             people[names[r % len(names)]].user, people[names[(r + 1) % len(names)]].celebrity, 0.5, footer
         )
 
-    def analyze(r: int) -> None:
-        models.analyze(selfies[r % len(selfies)])
-
+    contenders = {
+        "morph": draw,
+        "keep_selfie": lambda r: landmarker.keep(pixels[r % len(names)], boxes[r % len(names)]),
+        "thumbnail_landmarks": lambda r: landmarker.keep_thumbnail(thumbnails[r % len(names)]),
+        "analysis": lambda r: models.analyze(selfies[r % len(selfies)]),
+    }
     for r in range(2):  # warm-up: fonts, first decodes
-        draw(r)
-        analyze(r)
-    times = interleaved({"morph": draw, "analysis": analyze}, rounds)
-    morph_ms, analysis_ms = median_ms(times["morph"]), median_ms(times["analysis"])
+        for run in contenders.values():
+            run(r)
+    times = interleaved(contenders, rounds)
+    ms = {name: median_ms(samples) for name, samples in times.items()}
     return {
-        "morph_ms": morph_ms,
-        "analysis_ms": analysis_ms,
-        "morph_vs_analysis": round(morph_ms / analysis_ms, 2),
+        **{f"{name}_ms": value for name, value in ms.items()},
+        "morph_vs_analysis": round(ms["morph"] / ms["analysis"], 2),
+        "morph_with_landmarks_vs_analysis": round(
+            (ms["morph"] + ms["keep_selfie"] + ms["thumbnail_landmarks"]) / ms["analysis"], 2
+        ),
     }
 
 
@@ -117,7 +127,11 @@ def print_tables(report: dict) -> None:
         )
     log(f"morph pairs failing: {', '.join(report['quality']['morph']['failed']) or 'none'}")
     s = report["speed"]
-    log(f"\nmorph {s['morph_ms']} ms, one selfie's analysis {s['analysis_ms']} ms: {s['morph_vs_analysis']}x")
+    log(
+        f"\nmorph {s['morph_ms']} ms, keeping the selfie's face {s['keep_selfie_ms']} ms, a thumbnail's "
+        f"landmarks {s['thumbnail_landmarks_ms']} ms; one selfie's analysis {s['analysis_ms']} ms: "
+        f"morph {s['morph_vs_analysis']}x, all three {s['morph_with_landmarks_vs_analysis']}x"
+    )
 
 
 def main() -> None:
@@ -128,7 +142,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     models, landmarker = FaceModels(), Landmarker()
     people = {name: morph_faces.load_person(name, models, landmarker) for name in PEOPLE}
-    report = {"quality": quality(models, people), "speed": speed(models, people, args.rounds)}
+    report = {"quality": quality(models, people), "speed": speed(models, landmarker, people, args.rounds)}
     report["machine"] = machine(load_start, rounds=args.rounds)
     print_tables(report)
     if args.json:
