@@ -165,10 +165,35 @@ def _triangle_affines(triangles: np.ndarray, target: np.ndarray, source: np.ndar
 
 
 def _padded(pixels: np.ndarray) -> tuple[Image.Image, int]:
-    """The crop with its edge pixels repeated outwards (a crop cut by the photo's border, or a frame wider
-    than a thumbnail, then shows a smear of the edge rather than black), and the pad's width."""
+    """The crop with its edge pixels repeated outwards (a crop cut by the photo's border, or a
+    frame wider than a thumbnail), the repeats marked in the fourth band (0 there, 255 inside), fading in over a few pixels at the edge; and
+    the pad's width. The blend then takes such places from the other face (`_blend`)."""
     pad = max(pixels.shape[:2]) // 4
-    return Image.fromarray(np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="edge")), pad
+    rgb = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    alpha[pad:-pad, pad:-pad] = 255
+    fade = max(1, max(pixels.shape[:2]) // 64)
+    alpha = np.asarray(Image.fromarray(alpha).filter(ImageFilter.BoxBlur(fade)))
+    alpha = np.where(alpha == 0, 0, alpha)
+    # RGBX, not RGBA: Pillow resamples RGBA premultiplied, which would blacken the transparent repeats.
+    rgbx = np.ascontiguousarray(np.dstack([rgb, alpha]))
+    return Image.frombytes("RGBX", (rgbx.shape[1], rgbx.shape[0]), rgbx.tobytes()), pad
+
+
+def _blend(first: Image.Image, second: Image.Image, mix: float) -> Image.Image:
+    """Two warped faces (RGBX) mixed at `mix`, each weighted by its fourth band too: where one face's crop ends,
+    the other shows instead of a smear of the edge; where both end, the smears mix as they are."""
+    a, b = (np.asarray(image, dtype=np.float32) for image in (first, second))
+    weight_a = (1 - mix) * a[:, :, 3:] / 255
+    weight_b = mix * b[:, :, 3:] / 255
+    total = weight_a + weight_b
+    plain = (1 - mix) * a[:, :, :3] + mix * b[:, :, :3]
+    safe = np.maximum(total, 1e-6)
+    weighted = (weight_a * a[:, :, :3] + weight_b * b[:, :, :3]) / safe
+    # Fading from the weighted mix to the plain one as both weights vanish keeps the edge smooth.
+    trust = np.clip(total / max(min(mix, 1 - mix), 1e-6), 0, 1) if 0 < mix < 1 else 1.0
+    out = trust * weighted + (1 - trust) * plain if 0 < mix < 1 else plain
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
 
 
 def _warp(
@@ -176,7 +201,7 @@ def _warp(
 ) -> Image.Image:
     """Each target triangle filled from its source triangle (Pillow's bilinear affine transform on the
     triangle's bounding box, pasted through the triangle's mask): a (side, side) RGB image."""
-    frame = Image.new("RGB", (side, side))
+    frame = Image.new("RGBX", (side, side))
     for triangle, affine in zip(triangles, affines, strict=True):
         corners = target[triangle]
         left, top = np.floor(corners.min(axis=0)).astype(int)
@@ -232,7 +257,7 @@ def morph_image(user: KeptFace, celebrity: KeptFace, mix: float, side: int = SID
         padded, pad = _padded(decode_photo(face.crop).pixels)
         affines = _triangle_affines(triangles, target, source)
         warped.append(_warp(padded, pad, triangles, target, affines, side))
-    return Image.blend(warped[0], warped[1], mix)
+    return _blend(warped[0], warped[1], mix)
 
 
 def _footer(image: Image.Image, lines: Sequence[str]) -> None:
