@@ -170,30 +170,33 @@ def _padded(pixels: np.ndarray) -> tuple[Image.Image, int]:
     the pad's width. The blend then takes such places from the other face (`_blend`)."""
     pad = max(pixels.shape[:2]) // 4
     rgb = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-    alpha = np.zeros(rgb.shape[:2], np.uint8)
-    alpha[pad:-pad, pad:-pad] = 255
-    fade = max(1, max(pixels.shape[:2]) // 64)
-    alpha = np.asarray(Image.fromarray(alpha).filter(ImageFilter.BoxBlur(fade)))
-    alpha = np.where(alpha == 0, 0, alpha)
+    fade = max(1, max(pixels.shape[:2]) // 12)  # wide: a narrow fade shows the crop's edge as a line
+
+    def ramp(length: int) -> np.ndarray:
+        """0 in the pad, rising to 1 over `fade` pixels inside the crop's edge, along one axis."""
+        inside = np.minimum(np.arange(length + 2 * pad) - pad + 1, length + pad - np.arange(length + 2 * pad))
+        return np.clip(inside / fade, 0, 1)
+
+    alpha = (np.minimum.outer(ramp(pixels.shape[0]), ramp(pixels.shape[1])) * 255).astype(np.uint8)
     # RGBX, not RGBA: Pillow resamples RGBA premultiplied, which would blacken the transparent repeats.
     rgbx = np.ascontiguousarray(np.dstack([rgb, alpha]))
     return Image.frombytes("RGBX", (rgbx.shape[1], rgbx.shape[0]), rgbx.tobytes()), pad
 
 
 def _blend(first: Image.Image, second: Image.Image, mix: float) -> Image.Image:
-    """Two warped faces (RGBX) mixed at `mix`, each weighted by its fourth band too: where one face's crop ends,
-    the other shows instead of a smear of the edge; where both end, the smears mix as they are."""
-    a, b = (np.asarray(image, dtype=np.float32) for image in (first, second))
-    weight_a = (1 - mix) * a[:, :, 3:] / 255
-    weight_b = mix * b[:, :, 3:] / 255
+    """Two warped faces (RGBX) mixed at `mix`, each weighted by its fourth band too: where one face's crop
+    ends, the other shows instead of a smear of the edge; where both end, the smears mix as they are."""
+    if mix in (0.0, 1.0):
+        return (second if mix else first).convert("RGB")
+    weight_a = (1 - mix) / 255 * np.asarray(first.getchannel(3), dtype=np.float32)
+    weight_b = mix / 255 * np.asarray(second.getchannel(3), dtype=np.float32)
     total = weight_a + weight_b
-    plain = (1 - mix) * a[:, :, :3] + mix * b[:, :, :3]
-    safe = np.maximum(total, 1e-6)
-    weighted = (weight_a * a[:, :, :3] + weight_b * b[:, :, :3]) / safe
-    # Fading from the weighted mix to the plain one as both weights vanish keeps the edge smooth.
-    trust = np.clip(total / max(min(mix, 1 - mix), 1e-6), 0, 1) if 0 < mix < 1 else 1.0
-    out = trust * weighted + (1 - trust) * plain if 0 < mix < 1 else plain
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    share_b = np.divide(weight_b, total, out=np.full_like(total, mix), where=total > 0)
+    # Fading to the plain mix as both weights vanish keeps the edge of the two crops smooth.
+    trust = np.clip(total / min(mix, 1 - mix), 0, 1)
+    share_b = trust * share_b + (1 - trust) * mix
+    mask = Image.fromarray((share_b * 255 + 0.5).astype(np.uint8), "L")
+    return Image.composite(second.convert("RGB"), first.convert("RGB"), mask)
 
 
 def _warp(
