@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cli.cluster_commands import add_cluster_commands
 from cli.console import CliError
+from cli.morph_commands import add_morph_command
 from service.settings import default_db_path
 
 
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
     add_cluster_commands(commands)
+    add_morph_command(commands)
     return parser
 
 
@@ -176,6 +178,7 @@ FAMILIES = {
     "wikidata": "cli.wikidata_commands",
     "credits": "cli.wikidata_commands",
     "audit": "cli.audit_commands",
+    "morph": "cli.morph_commands",
 }
 
 
