@@ -44,8 +44,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.common import log, machine  # noqa: E402
-from engine import faces  # noqa: E402
-from engine import images  # noqa: E402
+from engine import faces, images  # noqa: E402
 from engine.encoder import CHIP_PADDING, CHIP_SIDE  # noqa: E402
 from tests.engine_at import BEFORE_ISSUE_20, faces_at  # noqa: E402
 from tests.paths import FACES_DIR, manifest  # noqa: E402
@@ -110,7 +109,7 @@ def measure_size(
     """Each photo through each side `rounds` times, in a random order each round; medians per photo and stage."""
     order = np.random.default_rng(seed)
     samples: dict[str, dict[str, list[dict[str, float]]]] = {s: {p: [] for p in photos} for s in sides}
-    for name, data in photos.items():  # warm-up: first calls pay for lazy set-up on both sides
+    for data in photos.values():  # warm-up: first calls pay for lazy set-up on both sides
         for run in sides.values():
             run(data)
     for _ in range(rounds):
@@ -166,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         paths = paths[:3]
     report: dict[str, object] = {"base": BEFORE_ISSUE_20, "rounds": rounds, "sizes": {}}
-    log(f"analysis bench: {len(paths)} photos, {rounds} rounds, old = {BEFORE_ISSUE_20}, load {load_start:.2f}")
+    log(
+        f"analysis bench: {len(paths)} photos, {rounds} rounds, old = {BEFORE_ISSUE_20}, load {load_start:.2f}"
+    )
     for side in sizes:
         photos = {str(p.relative_to(FACES_DIR)): telegram_copy(p, side) for p in paths}
         medians = measure_size(photos, sides, rounds, seed=side)
@@ -180,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg": round(os.getloadavg()[0], 2),
         }
         report["sizes"][str(side)] = summary
-        log(f"{side} px (load {summary['load_avg']}): faces kept old {summary['faces_old']}, new {summary['faces_new']}")
+        log(
+            f"{side} px (load {summary['load_avg']}): faces kept old {summary['faces_old']}, new {summary['faces_new']}"
+        )
         log(f"  {'photos':<14}{'stage':<16}{'old ms':>9}{'new ms':>9}{'new/old':>9}")
         for group in ("all", "cheap", "fallback"):
             part = summary[group]

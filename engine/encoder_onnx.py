@@ -51,7 +51,9 @@ def _conv(graph: _Graph, x: str, shape: tuple[int, int, int], conv: Conv) -> tup
     batch norm folded in; its output name and (c, h, w) shape."""
     k, channels = conv.kernel, shape[0]
     filters = conv.weights.shape[1]
-    kernel = conv.weights.reshape(k, k, channels, filters).transpose(3, 2, 0, 1) * conv.scale[:, None, None, None]
+    kernel = (
+        conv.weights.reshape(k, k, channels, filters).transpose(3, 2, 0, 1) * conv.scale[:, None, None, None]
+    )
     out = graph.node(
         "Conv",
         [x, graph.constant("w", np.ascontiguousarray(kernel, np.float32)), graph.constant("b", conv.shift)],
@@ -86,7 +88,9 @@ def _residual(
         skip = graph.node("AveragePool", [x], "avg", kernel_shape=[2, 2], strides=[2, 2])
         skip_shape = (shape[0], (shape[1] - 2) // 2 + 1, (shape[2] - 2) // 2 + 1)
     total = tuple(map(max, y_shape, skip_shape))
-    added = graph.node("Add", [_pad_to(graph, y, y_shape, total), _pad_to(graph, skip, skip_shape, total)], "add")
+    added = graph.node(
+        "Add", [_pad_to(graph, y, y_shape, total), _pad_to(graph, skip, skip_shape, total)], "add"
+    )
     return graph.node("Relu", [added], "relu"), total
 
 
@@ -107,7 +111,9 @@ def build_model(encoder: FaceEncoder) -> onnx.ModelProto:
     pooled = graph.node("GlobalAveragePool", [x], "gap")
     flat = graph.node("Flatten", [pooled], "flat")
     graph.nodes.append(
-        helper.make_node("MatMul", [flat, graph.constant("dense", encoder.dense.astype(np.float32))], ["descriptor"])
+        helper.make_node(
+            "MatMul", [flat, graph.constant("dense", encoder.dense.astype(np.float32))], ["descriptor"]
+        )
     )
     model = helper.make_model(
         helper.make_graph(

@@ -125,13 +125,17 @@ class FaceModels:
         chips = dlib.get_face_chips(pixels, shapes, size=CHIP_SIDE, padding=CHIP_PADDING)
         return [self.encoder.encode(np.asarray(chip)) for chip in chips]
 
-    def analyze(self, source: bytes | str | Path, max_faces: int = MAX_FACES) -> Analysis:
+    def analyze(
+        self, source: bytes | str | Path, max_faces: int = MAX_FACES, thorough: bool = False
+    ) -> Analysis:
         """Photo bytes or path in; its faces (largest first, at most `max_faces`) with embeddings out.
 
-        Raises `ImageError` when the photo cannot be decoded.
+        `thorough`: skip the cheap pass (`locate_thorough` only), for a photo whose small faces beside a
+        large one matter (a gallery photo's background). Raises `ImageError` when it cannot be decoded.
         """
         photo = decode_photo(source)
-        boxes = sorted(self.locate(photo.pixels), key=_area, reverse=True)
+        locate = self.locate_thorough if thorough else self.locate
+        boxes = sorted(locate(photo.pixels), key=_area, reverse=True)
         kept = boxes[:max_faces]
         embeddings = self.embed(photo.pixels, kept)
         faces = [

@@ -50,5 +50,8 @@ def faces_at(commit: str = BEFORE_ISSUE_20) -> ModuleType:
         commit,
         "engine/faces.py",
         f"faces_{tag}",
-        {"from engine.encoder import": f"from {encoder.__name__} import", "from engine.images import": f"from {images.__name__} import"},
+        {
+            "from engine.encoder import": f"from {encoder.__name__} import",
+            "from engine.images import": f"from {images.__name__} import",
+        },
     )
