@@ -34,8 +34,8 @@ def _print_outcome_summary(outcomes: list[Outcome]) -> None:
 async def cmd_add(args: argparse.Namespace, db: Path) -> int:
     models = FaceModels()
 
-    async def analyze(data: bytes) -> Analysis:
-        return models.analyze(data)
+    async def analyze(data: bytes, thorough: bool = False) -> Analysis:
+        return models.analyze(data, thorough=thorough)
 
     async with writable_gallery(db) as gallery:
         outcomes = [await add_file(gallery, analyze, args.name, Path(p)) for p in args.photos]

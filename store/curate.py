@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import numpy as np
 
@@ -22,7 +23,13 @@ from engine.pool import Busy, WorkerCrashed
 from store.gallery import Added, Credit, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
-Analyzer = Callable[[bytes], Awaitable[Analysis]]
+
+class Analyzer(Protocol):
+    """Photo bytes → its faces. Curation asks for the thorough search (`thorough=True`): a second, smaller
+    face that the quick pass may miss must still refuse a photo as `several_faces`."""
+
+    def __call__(self, data: bytes, *, thorough: bool = ...) -> Awaitable[Analysis]: ...
+
 
 CREDITS_FILE = "credits.csv"  # beside the photos: path,author,license,license_url,source
 CREDITS_COLUMNS = ("path", "author", "license", "license_url", "source")
@@ -101,7 +108,7 @@ async def add_photo(
     if owner is not None:
         return Outcome(source, "duplicate", owner, "this exact photo is already in the gallery")
     try:
-        face = gallery_face(await analyze(data))
+        face = gallery_face(await analyze(data, thorough=True))
     except (ImageError, FaceRejected) as exc:
         return Outcome(source, curation_status(exc), display, str(exc))
     except WorkerCrashed:

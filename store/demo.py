@@ -84,7 +84,8 @@ def build_manifest(photo_dir: Path) -> dict:
     models = FaceModels()
     photos = []
     for file, name in sorted(names.items()):
-        face = gallery_face(models.analyze(photo_dir / file))
+        # thorough: a gallery photo's background faces count for `gallery_face`, and the shipped boxes stay
+        face = gallery_face(models.analyze(photo_dir / file, thorough=True))
         photos.append(
             {
                 "name": name,

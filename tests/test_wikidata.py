@@ -205,9 +205,9 @@ def test_authors_given_as_html_become_plain_text() -> None:
 async def _build(wm: WikimediaStandIn, db: Path, models: FaceModels, items: list[str], photos: int = 3):
     one_at_a_time = asyncio.Lock()  # one dlib detector is not safe in two threads at once
 
-    async def analyze(data: bytes) -> Analysis:
+    async def analyze(data: bytes, thorough: bool = False) -> Analysis:
         async with one_at_a_time:
-            return await asyncio.to_thread(models.analyze, data)
+            return await asyncio.to_thread(models.analyze, data, thorough=thorough)
 
     async with await Gallery.open(db) as gallery:
         report = await build_people(
