@@ -14,6 +14,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    Message,
     Update,
 )
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -27,22 +28,33 @@ from telegram.ext import (
     filters,
 )
 
-from bot import metrics
-from bot.console import default_db_path
-from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
+from bot.handlers import (
+    admin,
+    albums,
+    audit_chat,
+    info,
+    leaderboard,
+    lookalike,
+    rounds,
+    twins,
+    webapp,
+    wikidata_chat,
+)
 from bot.handlers.errors import on_error
-from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
 from bot.ops_server import OpsServer
-from bot.services import Admission, LastAnswers, Services
-from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
+from bot.telegram_metrics import CountingRequest
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from service import metrics
+from service.albums import ADD_CAPTION, TWINS_CAPTION
+from service.logs import setup_logging
+from service.services import Admission, LastAnswers, Services
+from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
-from store.games import Games
 from store.jobs import Jobs
 
 if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
@@ -52,7 +64,7 @@ log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 # What the draw workers import at start: the drawing functions' module (and with it the collage code).
-DRAW_MODULES = ("bot.render",)
+DRAW_MODULES = ("service.render",)
 
 
 class StartupError(Exception):
@@ -66,9 +78,9 @@ def build_application(settings: Settings) -> Application:
         .token(settings.token)
         .concurrent_updates(True)  # users never wait on each other's photos
         .rate_limiter(AIORateLimiter(max_retries=3))
-        # PTB's HTTP client, counting failed calls and noting each getUpdates answered (bot.metrics)
-        .request(metrics.CountingRequest(connection_pool_size=32, pool_timeout=10.0))
-        .get_updates_request(metrics.CountingRequest(connection_pool_size=1, read_timeout=40.0))
+        # PTB's HTTP client, counting failed calls and noting each getUpdates answered (bot.telegram_metrics)
+        .request(CountingRequest(connection_pool_size=32, pool_timeout=10.0))
+        .get_updates_request(CountingRequest(connection_pool_size=1, read_timeout=40.0))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
@@ -79,7 +91,6 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     application = builder.build()
     application.bot_data["settings"] = settings
-    application.bot_data["games"] = games.GameTable()
     register_handlers(application)
     return application
 
@@ -88,10 +99,10 @@ def register_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     media = filters.PHOTO | filters.Document.ALL
-    add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
+    add_caption = filters.CaptionRegex(ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
+    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(TWINS_CAPTION))
+    round_entry = groups & rounds.ReplyToRound(application) & media
 
     application.add_handlers(
         [
@@ -106,19 +117,21 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
-            CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
-            CommandHandler("credits", wikidata.on_credits),
+            CommandHandler(
+                "wikidata", wikidata_chat.on_wikidata, block=False
+            ),  # minutes: never hold others up
+            CommandHandler("credits", wikidata_chat.on_credits),
             CommandHandler("admin", webapp.on_admin),
-            CommandHandler("audit", audit.on_audit),
-            MessageHandler(album_item, admin.on_album_item),
+            CommandHandler("audit", audit_chat.on_audit),
+            MessageHandler(album_item, albums.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
             # group games
-            CommandHandler("game", games.on_game),
-            CommandHandler("endgame", games.on_endgame),
-            CommandHandler("leaderboard", games.on_leaderboard),
-            CommandHandler("twins", games.on_twins),
-            MessageHandler(round_entry, games.on_round_reply),
+            CommandHandler("game", rounds.on_game),
+            CommandHandler("endgame", rounds.on_endgame),
+            CommandHandler("leaderboard", leaderboard.on_leaderboard),
+            CommandHandler("twins", twins.on_twins),
+            MessageHandler(round_entry, rounds.on_round_reply),
             # lookalike requests
             CommandHandler("lookalike", lookalike.on_lookalike_command),
             MessageHandler(private & media, lookalike.on_private_photo),
@@ -130,14 +143,14 @@ def register_handlers(application: Application) -> None:
         group=0,
     )
     # Group -1 runs first and answers nothing: it only notes album items for /twins.
-    application.add_handler(MessageHandler(media & _InAlbum(), games.on_album_item, block=False), group=-1)
+    application.add_handler(MessageHandler(media & _InAlbum(), twins.on_album_item, block=False), group=-1)
     application.add_error_handler(on_error)
 
 
 class _InAlbum(filters.MessageFilter):
     """Messages that are items of an album (they share a media_group_id)."""
 
-    def filter(self, message) -> bool:  # type: ignore[no-untyped-def,override]
+    def filter(self, message: Message) -> bool:
         return message.media_group_id is not None
 
 
@@ -257,7 +270,6 @@ async def on_startup(application: Application) -> None:
     )
     application.bot_data["services"] = svc
     metrics.watch(svc)
-    application.bot_data["games"].store = Games(gallery)
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
     if stale(gallery):
         svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
@@ -270,7 +282,7 @@ async def on_startup(application: Application) -> None:
     if settings.web_app_url:
         await _start_web_app(application, svc)
     context = ContextTypes.DEFAULT_TYPE(application)
-    await games.recover_rounds(context)
+    await rounds.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
         "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s)",
@@ -353,7 +365,7 @@ async def open_face_pool(settings: Settings) -> FacePool | ClusterPool:
 def describe_pool(pool: FacePool | ClusterPool) -> str:
     """For the start-up log: how many workers of which kind (and where, for a cluster)."""
     if pool.kind == "cluster":
-        return f"{pool.workers} cluster workers at {pool.address}"  # type: ignore[union-attr]
+        return f"{pool.workers} cluster workers at {pool.address}"
     return f"{pool.workers} {pool.kind} workers"
 
 
@@ -394,7 +406,7 @@ async def on_shutdown(application: Application) -> None:
     if web_app is not None:
         await web_app.stop()
     if svc.pool.kind == "cluster":
-        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))  # type: ignore[arg-type]
+        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))
     else:
         await asyncio.gather(asyncio.to_thread(svc.pool.close), asyncio.to_thread(svc.draw.close))
     if svc.refitter is not None:

@@ -2,7 +2,8 @@
 an event loop of their own: a scrape (the process metrics read /proc) never runs on the bot's loop, and a
 stuck bot loop is seen from outside it.
 
-- `/metrics`: Prometheus' text format (`bot.metrics` and the client's process and Python metrics).
+- `/metrics`: Prometheus' text format (service/metrics.py, bot/telegram_metrics.py and the client's process
+  and Python metrics).
 - `/healthz`: 200 while the process answers and the bot's event loop runs a callback within
   `LOOP_TIMEOUT`; else 503.
 - `/readyz`: 200 once the gallery is open, a face worker (local or in the cluster) can take work and
@@ -28,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram.ext import Application
 
-from bot.metrics import Heartbeat
+from bot.telegram_metrics import Heartbeat
 
 log = logging.getLogger(__name__)
 

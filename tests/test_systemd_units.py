@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from cli.main import build_parser
 from tests.paths import REPO
 
 UNITS = REPO / "deploy" / "systemd"
