@@ -5,11 +5,38 @@ A part of `FakeBotAPI` (tests.botapi.server): its state lives in `FakeBotAPI.__i
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
 
-from tests.botapi.model import ApiError, Fault
+from tests.botapi.model import ApiError, Fault, JSONDict
+
+HOLD_MOST_SECONDS = 120.0  # a hold nobody releases ends by itself: a failed test never hangs the bot
+
+
+@dataclass
+class Hold:
+    """The answer to one call, done but held back: Telegram has done what was asked (a message sent is
+    there for users to reply to) while the bot still waits for the answer. A test window made certain."""
+
+    predicate: Callable[[JSONDict], bool]
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+
+    def wait_reached(self, timeout: float = 60.0) -> Any:
+        """Block until the call was made and done; returns its result (e.g. the Message sent)."""
+        if not self.reached.wait(timeout):
+            raise TimeoutError(f"the held call was not made within {timeout}s")
+        return self.result
+
+    def release(self) -> None:
+        """Let the held answer go to the bot."""
+        self.released.set()
 
 
 class FaultsMixin:
@@ -65,3 +92,24 @@ class FaultsMixin:
         if fault.status is not None:
             return ApiError(fault.status, retry_after=fault.retry_after).to_response()
         return None
+
+    def hold(self, method: str, predicate: Callable[[JSONDict], bool] | None = None) -> Hold:
+        """Hold back the answer to the next call of `method` whose parameters match `predicate`: the call
+        is done at once, its answer reaches the bot only at `Hold.release()` (or after HOLD_MOST_SECONDS)."""
+        held = Hold(predicate or (lambda params: True))
+        self._call_in_loop(self._holds.setdefault(method.lower(), []).append, held)
+        return held
+
+    async def _hold_answer(self, key: str, params: JSONDict, result: Any) -> None:
+        """Wait here while a hold taken for this call is not released."""
+        held = next((h for h in self._holds.get(key, []) if h.predicate(params)), None)
+        if held is None:
+            return
+        self._holds[key].remove(held)
+        held.result = result
+        held.reached.set()
+        deadline = asyncio.get_running_loop().time() + HOLD_MOST_SECONDS
+        while (
+            not held.released.is_set() and asyncio.get_running_loop().time() < deadline and not self._closing
+        ):
+            await asyncio.sleep(0.02)

@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image
 
 from tests.botapi.images import EncodedPhoto, _checked_size, _fitted, _flatten_to_rgb, _resized_jpeg
+from tests.botapi.inline import check_keyboard_buttons
 from tests.botapi.model import (
     _FILE_FOLDER,
     _FILE_ID_PREFIX,
@@ -96,6 +97,7 @@ class MessagesMixin:
             extras["reply_to_message"] = reply
         markup = _inline_markup(call)
         if markup is not None:
+            check_keyboard_buttons(markup)
             _check_web_app_buttons(markup, chat)
             extras["reply_markup"] = markup
         return self._store_message(chat, self.bot_user, {**content, **extras})

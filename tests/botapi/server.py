@@ -1,6 +1,6 @@
 """A stand-in Telegram Bot API server for end-to-end tests and benchmarks.
 
-`FakeBotAPI` is a small aiohttp web server that speaks the Bot API wire format the way
+`FakeBotAPI` (this module; its parts in the sibling modules, one per area) is a small aiohttp web server that speaks the Bot API wire format the way
 python-telegram-bot (v22) uses it, so the real bot `Application` can run against it over real HTTP:
 
     app = (
@@ -29,15 +29,26 @@ What it covers
   ``privacy_mode=False``.
 * Recording (`sent`, `requests`, `deleted`) and waiting (`wait_for_sent`, `wait_for_request`, sync
   variants for thread mode), and fault injection (`inject`: HTTP errors, 429 with retry_after, delays,
-  dropped connections), also for file downloads.
+  dropped connections), also for file downloads. `hold` does a call at once but keeps its answer from
+  the bot until released: a race window (a message users see before the bot knows its id) made certain.
+* Inline keyboards (buttons checked: a text and exactly one action), callback queries
+  (`press_button`, answerCallbackQuery) and inline mode when ``inline_mode=True`` (BotFather's
+  /setinline; getMe's ``supports_inline_queries``): `send_inline_query` / `ask_inline` make
+  inline_query updates, answerInlineQuery is checked (ids, at most 50 results, cached photos by a known
+  file id, the results button) and cached as Telegram does — for everyone, or per user with
+  ``is_personal`` — for ``cache_time`` seconds (default 300), during which the bot never sees the query;
+  `choose_inline_result` sends a picked result into a chat ``via_bot``.
+* Every photo the bot uploads gets new, distinct file ids (as Telegram's), so a file id names one
+  collage.
 
 Where it deliberately differs from Telegram
 -------------------------------------------
 * One bot, one process, everything in memory; updates never expire (Telegram keeps them 24 h).
 * Webhooks over plain HTTP only (setWebhook takes any URL; no certificates, no IP checks): while one
   is set, updates are POSTed to it one at a time (with ``X-Telegram-Bot-Api-Secret-Token``) and
-  getUpdates answers 409, as Telegram does. No inline mode, payments, channels, topics, or flood
-  control (inject 429s instead). Inline messages (``inline_message_id``) are not supported.
+  getUpdates answers 409, as Telegram does. No payments, channels, topics, or flood control (inject
+  429s instead). Inline results are cached photos only; inline messages (``inline_message_id``),
+  chosen_inline_result updates and the 10-second answer deadline are not modelled.
 * Sending by URL (``photo="https://..."``) is rejected: the stand-in never fetches from the internet.
 * Photos get two sizes (<= 320 px and <= 1280 px) instead of Telegram's three or four; JPEG quality
   and therefore byte sizes differ. The sizes of a photo the bot sends are only made (bilinear) when a
@@ -68,7 +79,7 @@ from aiohttp import web
 
 from tests.botapi.chats import ChatsMixin
 from tests.botapi.editing import EditingMixin
-from tests.botapi.faults import FaultsMixin
+from tests.botapi.faults import FaultsMixin, Hold
 from tests.botapi.images import EncodedPhoto, reencode_photo
 from tests.botapi.inline import InlineMixin
 from tests.botapi.messages import MessagesMixin
@@ -122,6 +133,7 @@ class FakeBotAPI(
         *,
         bot_name: str = "Lookalike Test Bot",
         privacy_mode: bool = True,
+        inline_mode: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         first_update_id: int = 100_000_001,
@@ -131,6 +143,7 @@ class FakeBotAPI(
         self.bot_username = bot_username
         self.bot_name = bot_name
         self.privacy_mode = privacy_mode
+        self.inline_mode = inline_mode  # BotFather's /setinline: getMe's supports_inline_queries
         self.host = host
         self.port = port
         self.sent: list[JSONDict] = []
@@ -157,6 +170,11 @@ class FakeBotAPI(
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._bot_texts: dict[tuple[str, str], str] = {}
         self._callback_ids: set[str] = set()
+        self._inline_queries: dict[str, tuple[int, str, float]] = {}  # id → (user id, query, when)
+        self._inline_answers: dict[str, JSONDict] = {}  # query id → the bot's answer
+        # (personal or everyone, user id, query) → (expires, answer): Telegram's cache of inline answers
+        self._inline_cache: dict[tuple[str, int | None, str], tuple[float, JSONDict]] = {}
+        self._holds: dict[str, list[Hold]] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -316,6 +334,7 @@ class FakeBotAPI(
             result = await self._invoke(handler, Call(canonical, params, files))
         except ApiError as error:
             return error.to_response()
+        await self._hold_answer(canonical.lower(), params, result)
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:
@@ -374,6 +393,7 @@ class FakeBotAPI(
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,

@@ -39,6 +39,7 @@ _BOOL_FIELDS = frozenset(
         "drop_pending_updates",
         "has_spoiler",
         "disable_content_type_detection",
+        "is_personal",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -52,6 +53,8 @@ _JSON_FIELDS = frozenset(
         "caption_entities",
         "allowed_updates",
         "link_preview_options",
+        "results",
+        "button",
     }
 )
 
