@@ -23,12 +23,13 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
 from bot.console import default_db_path
-from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
+from bot.handlers import admin, audit, games, info, lookalike, share, webapp, wikidata
 from bot.handlers.errors import on_error
 from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
@@ -89,7 +90,12 @@ def register_handlers(application: Application) -> None:
     add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
+    # a selfie is an entry; words get the rules again (a command replying to it stays that command)
+    round_entry = (
+        groups
+        & games.ReplyToRound(application.bot_data["games"])
+        & (media | (filters.TEXT & ~filters.COMMAND))
+    )
 
     application.add_handlers(
         [
@@ -124,6 +130,7 @@ def register_handlers(application: Application) -> None:
             # anything else in a private chat gets a short hint
             MessageHandler(private & filters.TEXT, info.on_text),
             MessageHandler(private & ~filters.StatusUpdate.ALL, info.on_other_media),
+            InlineQueryHandler(share.on_inline_query),  # Share: the user's own recent collages
         ],
         group=0,
     )
@@ -268,7 +275,7 @@ async def on_startup(application: Application) -> None:
     await games.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s)",
+        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s), %s",
         application.bot.username,
         describe_gallery(gallery, demo),
         describe_pool(pool),
@@ -276,6 +283,7 @@ async def on_startup(application: Application) -> None:
         draw.kind,
         svc.admission.in_flight,
         svc.admission.limit,
+        share.describe_sharing(application),
     )
 
 

@@ -26,6 +26,7 @@ from telegram.ext import ContextTypes, filters
 
 from bot.handlers.info import reply, texts_for
 from bot.render import Card, draw_board, draw_pairs
+from bot.round_gate import RoundGate
 from bot.services import services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from bot.texts import Texts, texts
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_TWIN_FACES = 6  # 15 pairs: as many rows as a phone screen can show
+ANNOUNCE_WAIT_SECONDS = 60  # an entry waits at most this for its round to be recorded
 ALBUM_MEMORY_SECONDS = 15 * 60  # how long the file ids of an album's items are remembered for /twins
 
 
@@ -61,6 +63,7 @@ class GameTable:
         self.live: dict[int, Live] = {}
         self.round_messages: dict[int, int] = {}  # chat id → the round message players reply to
         self.locks: dict[int, asyncio.Lock] = {}
+        self.gate = RoundGate()  # which replies are entries; entries in work, waited for at the end
         # (chat id, media group id) → (when, the items' photos): Telegram file ids only, never the photos
         self.albums: dict[tuple[int, str], tuple[float, list[PhotoRef]]] = {}
 
@@ -87,15 +90,14 @@ def table(context: ContextTypes.DEFAULT_TYPE) -> GameTable:
 
 
 class ReplyToRound(filters.MessageFilter):
-    """Messages that reply to the running round's message of their group."""
+    """Messages that reply to their group's round message: running, being announced, or ended."""
 
     def __init__(self, games: GameTable) -> None:
         super().__init__(name="ReplyToRound")
         self.games = games
 
     def filter(self, message: Message) -> bool:
-        replied = message.reply_to_message
-        return replied is not None and self.games.round_messages.get(message.chat_id) == replied.message_id
+        return self.games.gate.is_round_reply(message, self.games.round_messages.get(message.chat_id))
 
 
 def player_name(user: User | None) -> str:
@@ -189,6 +191,25 @@ async def _start_round(
     target_face = await gallery.thumbnail(photos[0][0]) if photos else None
     seconds = svc.settings.game_round_seconds
     caption = t.game_started.format(name=name, seconds=seconds)
+    games = table(context)
+    games.gate.announce(message.chat_id, caption)  # replies may come before Telegram's answer does
+    try:
+        await _announce_round(context, message, user, name, caption, target_face, photos, seconds)
+    finally:
+        games.gate.announced(message.chat_id)
+
+
+async def _announce_round(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    user: User,
+    name: str,
+    caption: str,
+    target_face: bytes | None,
+    photos: list[tuple[int, np.ndarray]],
+    seconds: int,
+) -> None:
+    """Post the round message, record the round, start its timer."""
     if target_face:
         announcement = await with_retries(
             lambda: context.bot.send_photo(message.chat_id, target_face, caption=caption), "sendPhoto"
@@ -198,9 +219,8 @@ async def _start_round(
             lambda: context.bot.send_message(message.chat_id, caption), "sendMessage"
         )
     games = table(context)
-    round_ = Round(
-        message.chat_id, announcement.message_id, user.id, name, _language(update), time.time() + seconds
-    )
+    language = user.language_code or ""
+    round_ = Round(message.chat_id, announcement.message_id, user.id, name, language, time.time() + seconds)
     await games.store.start(round_)
     games.live[message.chat_id] = Live([emb for _, emb in photos], target_face)
     games.round_messages[message.chat_id] = announcement.message_id
@@ -214,24 +234,43 @@ async def _start_round(
 
 
 async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A reply to the round message: a selfie entry (anything else gets the rules again)."""
+    """A reply to the round message: a selfie entry (anything else gets the rules again).
+
+    Received before the end, it is in the ranking (the end waits for it, bounded); after, one line says so.
+    """
     message = update.effective_message
     user = update.effective_user
-    if message is None or user is None:
+    if message is None or user is None or message.reply_to_message is None:
         return
     t = texts_for(update)
-    ref = photo_ref(message)
     games = table(context)
+    chat_id = message.chat_id
+    if games.gate.is_over(chat_id, message.reply_to_message.message_id, games.round_messages.get(chat_id)):
+        await reply(update, t.game_over_entry.format(player=player_name(user)))
+        return
+    with games.gate.entry(chat_id):  # from now on, the round's end waits for this entry
+        await games.gate.wait_announced(chat_id, ANNOUNCE_WAIT_SECONDS)
+        await _play_entry(update, context, message, user, t)
+
+
+async def _play_entry(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, t: Texts
+) -> None:
+    """Score one entry against the running round, record the player's best, answer with the score."""
+    games = table(context)
+    player = player_name(user)
     live = games.live.get(message.chat_id)
     round_ = await games.store.current(message.chat_id)
-    if ref is None or live is None or round_ is None:
-        if round_ is not None:
-            await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
+    if live is None or round_ is None:  # the round's announcement failed, or it has ended meanwhile
+        await reply(update, t.game_over_entry.format(player=player))
+        return
+    ref = photo_ref(message)
+    if ref is None:
+        await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
         return
     done, face = await admitted(update, context, _entry_face(context, message.chat_id, ref))
     if not done:
         return
-    player = player_name(user)
     if face is None:
         await reply(update, t.game_entry_no_face.format(player=player))
         return
@@ -240,9 +279,12 @@ async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     score = calibration.similarity(
         min((distance_between(face.embedding, t) for t in live.target), default=9.0)
     )
-    if games.live.get(message.chat_id) is not live:  # the round ended while this entry was in work
+    async with games.lock(message.chat_id):  # not between the end's ranking and its clean-up
+        over = games.live.get(message.chat_id) is not live  # ended while this entry was in work
+        best = score if over else await games.store.record(message.chat_id, Entry(user.id, player, score))
+    if over:
+        await reply(update, t.game_entry_late.format(player=player, similarity=score, name=round_.celebrity))
         return
-    best = await games.store.record(message.chat_id, Entry(user.id, player, score))
     if score >= best:
         live.faces[user.id] = face.thumbnail
     await reply(
@@ -283,7 +325,8 @@ async def on_endgame(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user.id != round_.starter_id and not await _is_group_admin(context, message.chat_id, user.id):
         await reply(update, t.game_not_yours)
         return
-    await finish_round(context, message.chat_id)
+    if not await finish_round(context, message.chat_id):  # another end came first
+        await reply(update, t.game_no_round)
 
 
 async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
@@ -294,19 +337,43 @@ async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user
     return member.status in ("administrator", "creator")
 
 
-async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    """Rank the round, credit the winners, post the board, forget the players' faces."""
+async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+    """Wait (bounded) for the entries in work, rank the round, credit the winners, post the board, forget
+    the players' faces. False if there was no round to finish (another end came first)."""
     games = table(context)
-    async with games.lock(chat_id):
-        finished = await games.store.finish(chat_id)
-        live = games.live.pop(chat_id, None)
-        games.round_messages.pop(chat_id, None)
+    wait = services(context).settings.game_entry_wait_seconds
+    with games.gate.ending(chat_id):  # entries arriving from now on are after the end
+        if games.gate.in_work(chat_id):
+            log.info(
+                "round in chat %s ends: waiting up to %s s for %s entries in work",
+                chat_id,
+                wait,
+                games.gate.in_work(chat_id),
+            )
+        if not await games.gate.settled(chat_id, wait):
+            log.info("round in chat %s: ranked without the entries still in work after %s s", chat_id, wait)
+        async with games.lock(chat_id):
+            finished = await games.store.finish(chat_id)
+            live = games.live.pop(chat_id, None)
+            message_id = games.round_messages.pop(chat_id, None)
+            if finished is not None:
+                games.gate.ended(chat_id, finished[0].message_id)
+            elif message_id is not None:
+                games.gate.ended(chat_id, message_id)
     job_queue = context.job_queue
     if job_queue is not None:
         for job in job_queue.get_jobs_by_name(f"round:{chat_id}"):
             job.schedule_removal()
     if finished is None:
-        return
+        return False
+    await _post_result(context, chat_id, finished, live)
+    return True
+
+
+async def _post_result(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, finished: tuple[Round, list[Placed]], live: Live | None
+) -> None:
+    """The board (or the lines, after a restart; or "nobody played") of a finished round."""
     round_, placed = finished
     t = texts(round_.language)
     if not placed:

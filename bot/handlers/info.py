@@ -34,7 +34,9 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     t = texts_for(update)
     minutes = services(context).settings.lookalike_remember_minutes
     memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
-    await reply(update, t.privacy + memory)
+    share_minutes = services(context).settings.lookalike_share_minutes
+    sharing = f"\n\n{t.privacy_share.format(minutes=share_minutes)}" if share_minutes > 0 else ""
+    await reply(update, t.privacy + memory + sharing)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

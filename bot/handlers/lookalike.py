@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.handlers.share import remember_collage, share_markup
 from bot.render import collage_for, photo_credits
 from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
@@ -128,18 +129,26 @@ async def _ranked_answer(
 
 
 async def send_answer(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int, answer: Answer
-) -> None:
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    message_id: int,
+    answer: Answer,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """Send the answer as a reply to `message_id` (a collage with `markup`, if any); returns it as sent."""
     bot = context.bot
     if answer.photo is None:
-        await with_retries(
+        return await with_retries(
             lambda: bot.send_message(chat_id, answer.text, reply_parameters=reply_to(message_id)),
             "sendMessage",
         )
-        return
-    await with_retries(
+    return await with_retries(
         lambda: bot.send_photo(
-            chat_id, answer.photo, caption=answer.text, reply_parameters=reply_to(message_id)
+            chat_id,
+            answer.photo,
+            caption=answer.text,
+            reply_parameters=reply_to(message_id),
+            reply_markup=markup,
         ),
         "sendPhoto",
     )
@@ -190,7 +199,11 @@ async def serve(
         # The photo is no longer in work once its answer exists: the user may send the next one.
         svc.admission.leave(user_id)
     try:
-        await send_answer(context, chat_id, message_id, answer)
+        # A private chat's collage can be shared (inline mode): the button, and Telegram's file id kept.
+        markup = share_markup(context, t) if private and answer.photo is not None else None
+        sent = await send_answer(context, chat_id, message_id, answer, markup)
+        if markup is not None:
+            remember_collage(context, user_id, sent)
         svc.answers.note()
     except Forbidden:
         log.info("chat %s blocked the bot; dropping its answer", chat_id)

@@ -102,7 +102,9 @@ class FaultsMixin:
 
     async def _hold_answer(self, key: str, params: JSONDict, result: Any) -> None:
         """Wait here while a hold taken for this call is not released."""
-        held = next((h for h in self._holds.get(key, []) if h.predicate(params)), None)
+        # a hold released before its call came is spent: it holds nothing later
+        self._holds[key] = [h for h in self._holds.get(key, []) if not h.released.is_set()]
+        held = next((h for h in self._holds[key] if h.predicate(params)), None)
         if held is None:
             return
         self._holds[key].remove(held)
