@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.handlers.share import sharing
 from bot.services import services
 from bot.texts import Texts, texts
 
@@ -35,8 +36,8 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     minutes = services(context).settings.lookalike_remember_minutes
     memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
     share_minutes = services(context).settings.lookalike_share_minutes
-    sharing = f"\n\n{t.privacy_share.format(minutes=share_minutes)}" if share_minutes > 0 else ""
-    await reply(update, t.privacy + memory + sharing)
+    shared = f"\n\n{t.privacy_share.format(minutes=share_minutes)}" if sharing(context.application) else ""
+    await reply(update, t.privacy + memory + shared)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

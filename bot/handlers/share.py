@@ -38,10 +38,15 @@ def shared_answers(application: Application) -> SharedAnswers:
     return shared
 
 
+def sharing(application: Application) -> bool:
+    """Whether collages are shared: LOOKALIKE_SHARE_MINUTES > 0 and inline mode on (getMe says so);
+    without inline mode the button would open a chat list where the bot answers nothing."""
+    return shared_answers(application).on and bool(application.bot.supports_inline_queries)
+
+
 def share_markup(context: ContextTypes.DEFAULT_TYPE, t: Texts) -> InlineKeyboardMarkup | None:
-    """The Share button for a private chat's collage; None when sharing is off, or inline mode is (the
-    button would open a chat list where the bot answers nothing)."""
-    if not shared_answers(context.application).on or not context.bot.supports_inline_queries:
+    """The Share button for a private chat's collage; None when collages are not shared."""
+    if not sharing(context.application):
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(t.share_button, switch_inline_query="")]])
 
