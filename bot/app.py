@@ -90,11 +90,13 @@ def register_handlers(application: Application) -> None:
     add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    # a selfie is an entry; words get the rules again (a command replying to it stays that command)
+    # A selfie is an entry; anything else replying to the round gets the rules again (a command stays
+    # that command, and a photo captioned /add goes to its handler above).
     round_entry = (
         groups
         & games.ReplyToRound(application.bot_data["games"])
-        & (media | (filters.TEXT & ~filters.COMMAND))
+        & ~filters.COMMAND
+        & ~filters.StatusUpdate.ALL
     )
 
     application.add_handlers(
