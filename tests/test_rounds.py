@@ -152,7 +152,7 @@ def test_an_entry_past_the_wait_is_answered_as_too_late_and_one_after_the_end_ge
     assert "No round is running" in again["text"]
 
 
-def test_a_reply_that_is_not_a_photo_and_endgame_twice_are_answered(api, bot) -> None:
+def test_replies_that_are_not_photos_and_endgame_twice_are_answered(api, bot) -> None:
     chat = group(-3030, "Words")
     ann = User(331, "Ann")
     round_ = next_message(api, chat.id, lambda: api.send_text(ann, "/game Barack Obama", chat=chat))
@@ -160,6 +160,8 @@ def test_a_reply_that_is_not_a_photo_and_endgame_twice_are_answered(api, bot) ->
     api.send_text(ann, "what do I do?", chat=chat, reply_to=round_["message"])
     rules = api.wait_for_sent_sync(chat_id=chat.id, start=asked, timeout=60)[0]
     assert "Reply to its message with a selfie" in rules["text"]
+    sticker = next_message(api, chat.id, lambda: api.send_sticker(ann, chat=chat, reply_to=round_["message"]))
+    assert "Reply to its message with a selfie" in sticker["text"]
     mark = len(api.sent)
     api.send_text(ann, "/endgame", chat=chat)
     api.send_text(ann, "/endgame", chat=chat)

@@ -75,7 +75,9 @@ class UsersMixin:
 
         return self._call_in_loop(self._post_user_message, user, chat, build, reply_to, media_group_id)
 
-    def send_sticker(self, user: User, chat: Chat | None = None) -> JSONDict:
+    def send_sticker(
+        self, user: User, chat: Chat | None = None, reply_to: JSONDict | None = None
+    ) -> JSONDict:
         def build() -> JSONDict:
             stored = self._register_file(_sticker_bytes(), "sticker", "webp", mime_type="image/webp")
             sticker = {
@@ -91,7 +93,7 @@ class UsersMixin:
             }
             return {"sticker": sticker}
 
-        return self._call_in_loop(self._post_user_message, user, chat, build, None, None)
+        return self._call_in_loop(self._post_user_message, user, chat, build, reply_to, None)
 
     def send_video(self, user: User, chat: Chat | None = None, caption: str | None = None) -> JSONDict:
         def build() -> JSONDict:
