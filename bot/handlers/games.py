@@ -106,11 +106,6 @@ def player_name(user: User | None) -> str:
     return (user.full_name or user.username or str(user.id))[:64]
 
 
-def _language(update: Update) -> str:
-    user = update.effective_user
-    return (user.language_code if user else None) or ""
-
-
 def board_text(t: Texts, celebrity: str) -> CollageText:
     return CollageText(
         title=t.game_board_title.format(name=celebrity),
