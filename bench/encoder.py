@@ -174,7 +174,7 @@ def prepare_faces(path: Path, limit: int | None) -> list[str]:
             arrays[f"pixels_{len(names)}"] = pixels
             arrays[f"box_{len(names)}"] = np.array(box, dtype=np.int64)
             names.append(f"{photo_path.relative_to(FACES_DIR)}@{box}")
-    np.savez(path, count=len(names), photos=photos, **arrays)
+    np.savez(path, allow_pickle=False, count=len(names), photos=photos, **arrays)
     return names
 
 

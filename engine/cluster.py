@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from distributed import Client, Nanny, Scheduler, WorkerPlugin, get_worker
+from distributed import Client, Future, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
@@ -423,11 +423,11 @@ class _Lost:
     reason: str
 
 
-async def _outcome(future: object) -> Analysis | ImageError | _Lost:
+async def _outcome(future: Future) -> Analysis | ImageError | _Lost:
     """The future's result; `_Lost` instead of Dask's cancellation (a CancelledError would cancel the
     awaiting task itself); `WorkerCrashed` when the photo killed every worker that tried it."""
     try:
-        return await future  # type: ignore[misc]
+        return await future
     except FutureCancelledError as exc:
         return _Lost(exc.reason)
     except CommClosedError as exc:  # the scheduler went while the result was being fetched

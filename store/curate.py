@@ -30,6 +30,11 @@ MAX_CREDITS_BYTES = 5 * 1024 * 1024
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
+def curation_status(error: ImageError | FaceRejected) -> str:
+    """A refusal's code for curation: an image in a format not served is a bad image here."""
+    return "bad_image" if error.code == "unsupported" else error.code
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one offered photo. status: added, duplicate, or a refusal code
@@ -98,7 +103,7 @@ async def add_photo(
     try:
         face = gallery_face(await analyze(data))
     except (ImageError, FaceRejected) as exc:
-        return Outcome(source, exc.code, display, str(exc))
+        return Outcome(source, curation_status(exc), display, str(exc))
     except WorkerCrashed:
         return Outcome(source, "bad_image", display, "the photo crashed the face reader")
     except Busy:
@@ -137,7 +142,7 @@ async def add_file(
     try:
         data = read_source(path)
     except ImageError as exc:
-        return Outcome(str(path), exc.code, name, exc.message)
+        return Outcome(str(path), curation_status(exc), name, exc.message)
     return await add_photo(gallery, analyze, name, data, source=source or str(path), credit=credit)
 
 
@@ -214,7 +219,7 @@ async def import_folder(
     gallery: Gallery,
     analyze: Analyzer,
     folder: Path,
-    progress: Callable[[Outcome], None] | None = None,
+    progress: Callable[[Outcome], object] | None = None,
     concurrency: int = 2,
     origin: str | None = None,
 ) -> Summary:

@@ -58,9 +58,9 @@ async def open_demo_gallery() -> Gallery:
             box = tuple(entry["box"])
             pixels = decode_photo(data).pixels
             face = Face(
-                box=box,  # type: ignore[arg-type]
+                box=box,
                 embedding=np.asarray(entry["embedding"], dtype=np.float32),
-                thumbnail=face_thumbnail(pixels, box),  # type: ignore[arg-type]
+                thumbnail=face_thumbnail(pixels, box),
             )
             await gallery.add_face(
                 entry["name"],

@@ -63,7 +63,7 @@ async def test_a_killed_worker_fails_one_photo_and_the_pool_recovers() -> None:
 
 
 async def test_drawings_run_in_a_process_of_their_own_and_survive_a_killed_worker() -> None:
-    faces, draw = FacePool("process", workers=1), DrawPool("process", workers=1, preload=["bot.render"])
+    faces, draw = FacePool("process", workers=1), DrawPool("process", workers=1, preload=["service.render"])
     try:
         faces.warm_up()
         draw.warm_up()

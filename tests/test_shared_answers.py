@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.shared_answers import SharedAnswer, SharedAnswers
+from service.shared_answers import SharedAnswer, SharedAnswers
 
 
 def answer(number: int, at: float) -> SharedAnswer:

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import WikimediaSettings
-from bot.wikidata import build_people, wikimedia_client
 from engine.faces import Analysis, FaceModels
+from service.settings import WikimediaSettings
+from service.wikidata import build_people, wikimedia_client
+from store.commons_licence import license_verdict
 from store.gallery import Gallery
-from store.wikidata_build import license_verdict, plain_text
+from store.html_text import plain_text
 from store.wikimedia import Endpoints, NoContact, Wikimedia, WikimediaError
 from tests.paths import REPO, face
 from tests.wikimedia import StandInPerson, WikimediaStandIn, korean_gallery

@@ -5,15 +5,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
+from bot.chat import language_of
 from bot.handlers.share import sharing
-from bot.services import services
-from bot.texts import Texts, texts
+from service.texts import Texts, texts
 
 
 def texts_for(update: Update) -> Texts:
     """The texts in the user's Telegram language (Korean for ko, English otherwise)."""
-    user = update.effective_user
-    return texts(user.language_code if user else None)
+    return texts(language_of(update))
 
 
 async def reply(update: Update, text: str) -> None:

@@ -20,8 +20,10 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.shared_answers import SharedAnswer, SharedAnswers
-from bot.texts import Texts, texts
+from service.photos import CAPTION_LIMIT
+from service.services import Services
+from service.shared_answers import SharedAnswer, SharedAnswers
+from service.texts import Texts, texts
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,9 @@ START_PARAMETER = "share"  # what /start receives from the "no results" button
 
 
 def shared_answers(application: Application) -> SharedAnswers:
-    """The application's memory of shareable collages (made on first use, from the settings)."""
-    shared = application.bot_data.get("shared_answers")
-    if shared is None:
-        shared = SharedAnswers(application.bot_data["settings"].lookalike_share_minutes)
-        application.bot_data["shared_answers"] = shared
-    return shared
+    """The application's memory of shareable collages (`Services.shared`, built in post_init)."""
+    svc: Services = application.bot_data["services"]
+    return svc.shared
 
 
 def sharing(application: Application) -> bool:
@@ -69,7 +68,8 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     t = texts(query.from_user.language_code)
     recent = shared_answers(context.application).recent(query.from_user.id)
     results = [
-        InlineQueryResultCachedPhoto(a.result_id, a.file_id, caption=a.caption[:1024] or None) for a in recent
+        InlineQueryResultCachedPhoto(a.result_id, a.file_id, caption=a.caption[:CAPTION_LIMIT] or None)
+        for a in recent
     ]
     button = None if results else InlineQueryResultsButton(t.share_none, start_parameter=START_PARAMETER)
     try:
