@@ -24,6 +24,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -36,6 +37,7 @@ from bot.handlers import (
     leaderboard,
     lookalike,
     rounds,
+    share,
     twins,
     webapp,
     wikidata_chat,
@@ -52,6 +54,7 @@ from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
 from service.services import Admission, LastAnswers, Services
 from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
+from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import Gallery
@@ -102,7 +105,9 @@ def register_handlers(application: Application) -> None:
     add_caption = filters.CaptionRegex(ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(TWINS_CAPTION))
-    round_entry = groups & rounds.ReplyToRound(application) & media
+    # A selfie is an entry; anything else replying to the round gets the rules again (a command stays
+    # that command, and a photo captioned /add goes to its handler above).
+    round_entry = groups & rounds.ReplyToRound(application) & ~filters.COMMAND & ~filters.StatusUpdate.ALL
 
     application.add_handlers(
         [
@@ -139,6 +144,7 @@ def register_handlers(application: Application) -> None:
             # anything else in a private chat gets a short hint
             MessageHandler(private & filters.TEXT, info.on_text),
             MessageHandler(private & ~filters.StatusUpdate.ALL, info.on_other_media),
+            InlineQueryHandler(share.on_inline_query),  # Share: the user's own recent collages
         ],
         group=0,
     )
@@ -267,6 +273,7 @@ async def on_startup(application: Application) -> None:
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
         last_answers=LastAnswers(settings.lookalike_remember_minutes),
+        shared=SharedAnswers(settings.lookalike_share_minutes),
     )
     application.bot_data["services"] = svc
     metrics.watch(svc)
@@ -285,7 +292,7 @@ async def on_startup(application: Application) -> None:
     await rounds.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s)",
+        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s), %s",
         application.bot.username,
         describe_gallery(gallery, demo),
         describe_pool(pool),
@@ -293,6 +300,7 @@ async def on_startup(application: Application) -> None:
         draw.kind,
         svc.admission.in_flight,
         svc.admission.limit,
+        share.describe_sharing(application),
     )
 
 

@@ -4,11 +4,11 @@ photo…" indicator, sending the answer; and the one place a Telegram user's lan
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -27,15 +27,26 @@ def language_of(update: Update) -> str:
 
 
 class TelegramChat:
-    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered."""
+    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered.
+
+    `keyboard`: buttons under a collage (a private chat's Share); `on_collage`: called with the collage as
+    Telegram sent it (its file id is what Share offers later)."""
 
     def __init__(
-        self, bot: Bot, chat_id: int, reply_to_id: int | None = None, action: str = ChatAction.UPLOAD_PHOTO
+        self,
+        bot: Bot,
+        chat_id: int,
+        reply_to_id: int | None = None,
+        action: str = ChatAction.UPLOAD_PHOTO,
+        keyboard: InlineKeyboardMarkup | None = None,
+        on_collage: Callable[[Message], None] | None = None,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.reply_to_id = reply_to_id
         self.action = action
+        self.keyboard = keyboard
+        self.on_collage = on_collage
 
     async def fetch(self, ref: PhotoRef) -> bytes:
         """The file's bytes; Telegram's refusal of a file becomes `Refused` (other faults propagate)."""
@@ -65,11 +76,15 @@ class TelegramChat:
                 lambda: bot.send_message(chat_id, answer.text, reply_parameters=reply), "sendMessage"
             )
             return
-        photo = answer.photo
-        await with_retries(
-            lambda: bot.send_photo(chat_id, photo, caption=answer.text, reply_parameters=reply),
+        photo, keyboard = answer.photo, self.keyboard
+        sent = await with_retries(
+            lambda: bot.send_photo(
+                chat_id, photo, caption=answer.text, reply_parameters=reply, reply_markup=keyboard
+            ),
             "sendPhoto",
         )
+        if self.on_collage is not None:
+            self.on_collage(sent)
 
 
 async def admitted(update: Update, work: Awaitable[T]) -> tuple[bool, T]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from service.round_gate import RoundGate
 from store.games import Games
 
 
@@ -27,6 +28,7 @@ class GameTable:
         self.live: dict[int, Live] = {}
         self.round_messages: dict[int, int] = {}  # chat id → the round message players reply to
         self.locks: dict[int, asyncio.Lock] = {}
+        self.gate = RoundGate()  # which replies are entries; entries in work, waited for at the end
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self.locks.setdefault(chat_id, asyncio.Lock())

@@ -18,6 +18,7 @@ from engine.pool import DrawPool, FacePool
 from service.albums import Albums
 from service.game_table import GameTable
 from service.settings import Settings
+from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter
 from store.gallery import Gallery
 from store.games import Games
@@ -119,6 +120,8 @@ class Services:
     resumed: set[tuple[int, int]] = field(default_factory=set)
     answers: AnswerLog = field(default_factory=AnswerLog)  # for the admins' Mini App's Status page
     last_answers: LastAnswers = field(default_factory=lambda: LastAnswers(0))  # private chats' last #1
+    # Share: a private chat's recent collages, as Telegram's file ids and captions (never the photos)
+    shared: SharedAnswers = field(default_factory=lambda: SharedAnswers(0))
     games: GameTable = field(init=False)  # every group's running round, on the same gallery file
 
     def __post_init__(self) -> None:

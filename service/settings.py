@@ -84,6 +84,10 @@ class Settings(ClusterSettings):
     lookalike_draw_workers: int = Field(default=1, ge=1, le=16)
     lookalike_face_nice: int = Field(default=10, ge=0, le=19)
     game_round_seconds: int = Field(default=120, ge=5, le=86_400)
+    # /endgame and the timer wait this long at most for entries received before the end (in analysis)
+    game_entry_wait_seconds: float = Field(default=8.0, ge=0.0, le=120.0)
+    # a private chat's collages can be shared (inline mode) for this long; 0 turns sharing off
+    lookalike_share_minutes: float = Field(default=60.0, ge=0.0, le=1440)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65_535)

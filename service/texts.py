@@ -87,6 +87,8 @@ class Texts:
     game_board_empty: str
     game_not_yours: str
     game_no_round: str
+    game_over_entry: str
+    game_entry_late: str
     game_interrupted: str
     game_interrupted_result: str
     leaderboard_head: str
@@ -164,6 +166,9 @@ class Texts:
     album_caption_head: str
     kept_note: str
     privacy_memory: str
+    privacy_share: str
+    share_button: str
+    share_none: str
 
 
 EN = Texts(
@@ -261,6 +266,8 @@ EN = Texts(
     game_board_empty="Nobody played",
     game_not_yours="Only the player who started the round or a group admin can end it.",
     game_no_round="No round is running. Start one with /game (or /game NAME).",
+    game_over_entry="{player}: this round is over. Start a new one with /game.",
+    game_entry_late="{player}: {similarity:.1f}% like {name}, but too late: the round was already over.",
     game_interrupted="The round against {name} was interrupted by a restart of the bot, before anybody played. Start a new one with /game.",
     game_interrupted_result="The round against {name} was interrupted by a restart of the bot; here is where it stood:",
     leaderboard_head="🏆 Leaderboard of this group:",
@@ -351,6 +358,13 @@ EN = Texts(
         "So that one face gets one answer, I remember the name of your last lookalike (a celebrity's name, "
         "not your photo or face) for {minutes:g} minutes, in memory only: a near-tie goes to it."
     ),
+    privacy_share=(
+        "So that you can share a result (the Share button), I keep Telegram's reference to each collage I "
+        "send you here and its caption — not your photo — for {minutes:g} minutes, in memory only; only "
+        "you are offered them. Results in groups are never offered."
+    ),
+    share_button="📤 Share",
+    share_none="No result to share yet: send me a selfie",
 )
 
 KO = Texts(
@@ -441,6 +455,8 @@ KO = Texts(
     game_board_empty="참가자 없음",
     game_not_yours="게임을 시작한 사람이나 그룹 관리자만 끝낼 수 있어요.",
     game_no_round="진행 중인 게임이 없어요. /game (또는 /game 이름) 으로 시작하세요.",
+    game_over_entry="{player}: 이 게임은 이미 끝났어요. /game 으로 새 게임을 시작하세요.",
+    game_entry_late="{player}: {name}와(과) {similarity:.1f}% 닮음 — 아쉽지만 게임이 이미 끝난 뒤였어요.",
     game_interrupted="봇이 다시 시작되어 {name} 게임이 중단됐어요 (참가자 없음). /game 으로 새 게임을 시작하세요.",
     game_interrupted_result="봇이 다시 시작되어 {name} 게임이 중단됐어요. 그때까지의 결과예요:",
     leaderboard_head="🏆 이 그룹의 순위:",
@@ -534,6 +550,12 @@ KO = Texts(
         "같은 얼굴에 같은 답을 드리려고, 마지막으로 닮은 연예인의 이름만 (사진이나 얼굴 데이터가 아니라 연예인 이름) "
         "{minutes:g}분 동안 메모리에만 기억해요. 거의 비슷한 후보가 있으면 그 이름을 1위로 둬요."
     ),
+    privacy_share=(
+        "결과를 공유할 수 있도록 (공유하기 버튼), 여기서 보내 드린 콜라주의 텔레그램 참조와 캡션만 (사진은 아니에요) "
+        "{minutes:g}분 동안 메모리에만 보관하고, 회원님에게만 보여 드려요. 그룹에서 나온 결과는 공유 목록에 넣지 않아요."
+    ),
+    share_button="📤 공유하기",
+    share_none="아직 공유할 결과가 없어요: 셀카를 보내 주세요",
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

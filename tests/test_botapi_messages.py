@@ -331,3 +331,25 @@ async def test_entities_use_utf16_offsets() -> None:
         {"offset": 32, "length": 13, "type": "mention"},
     ]
     assert find_entities("mail me at a@example.com") == []
+
+
+# ---- file ids and inline keyboards
+
+
+async def test_every_photo_the_bot_sends_gets_distinct_file_ids(bot: Bot, api: FakeBotAPI) -> None:
+    api.add_chat(ANN)
+    same = jpeg(64, 48, orientation=None)
+    first, second = await bot.send_photo(ANN.id, same), await bot.send_photo(ANN.id, same)
+    ids = [size.file_id for size in (*first.photo, *second.photo)]
+    assert len(set(ids)) == len(ids)
+    assert {s.file_unique_id for s in first.photo}.isdisjoint(s.file_unique_id for s in second.photo)
+
+
+async def test_a_photo_carries_an_inline_keyboard_and_buttons_are_checked(bot: Bot, api: FakeBotAPI) -> None:
+    api.add_chat(ANN)
+    share = InlineKeyboardMarkup([[InlineKeyboardButton("Share", switch_inline_query="")]])
+    sent = await bot.send_photo(ANN.id, jpeg(64, 48, orientation=None), reply_markup=share)
+    assert sent.reply_markup == share
+    assert api.message(ANN.id, sent.message_id)["reply_markup"]["inline_keyboard"][0][0]["text"] == "Share"
+    with pytest.raises(BadRequest, match=r"(?i)button_type_invalid"):
+        await bot.send_message(ANN.id, "x", reply_markup={"inline_keyboard": [[{"text": "no action"}]]})

@@ -1,6 +1,6 @@
 """The stand-in Bot API server, exercised with the real python-telegram-bot client: identity and long
-polling, faults, waiting, a real Application, thread mode (messages, files and groups are in
-`test_botapi_messages.py`)."""
+polling, faults, waiting, holds, a real Application, thread mode, inline mode (messages, files, keyboards
+and groups are in `test_botapi_messages.py`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,20 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from telegram import Bot, Update
-from telegram.error import Conflict, EndPointNotFound, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram import Bot, InlineQueryResultCachedPhoto, InlineQueryResultsButton, Update
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from tests.botapi import FakeBotAPI
-from tests.botapi_client import ANN, TOKEN, jpeg, make_bot
+from tests.botapi import FakeBotAPI, group
+from tests.botapi_client import ANN, BEN, TOKEN, jpeg, make_bot
 
 
 @pytest.fixture
@@ -248,3 +256,63 @@ async def test_thread_mode() -> None:
         api.stop_thread()
     with FakeBotAPI(TOKEN) as again:
         assert again.port != 0
+
+
+# ---- holds, inline mode
+
+
+async def test_a_held_answer_leaves_the_message_sent_but_the_bot_waiting(bot: Bot, api: FakeBotAPI) -> None:
+    api.add_chat(ANN)
+    held = api.hold("sendPhoto", lambda params: params.get("chat_id") == ANN.id)
+    sending = asyncio.create_task(bot.send_photo(ANN.id, jpeg(64, 48, orientation=None)))
+    message = await asyncio.to_thread(held.wait_reached, 10)
+    assert api.message(ANN.id, message["message_id"]) is not None  # there for the user already
+    await asyncio.sleep(0.3)
+    assert not sending.done()
+    held.release()
+    sent = await asyncio.wait_for(sending, 5)
+    assert sent.message_id == message["message_id"]
+
+
+async def test_get_me_reports_inline_mode_as_botfather_set_it() -> None:
+    for inline_mode in (False, True):
+        async with FakeBotAPI(TOKEN, inline_mode=inline_mode) as server, make_bot(server) as client:
+            assert (await client.get_me()).supports_inline_queries is inline_mode
+            if not inline_mode:
+                with pytest.raises(RuntimeError, match="inline mode is off"):
+                    server.send_inline_query(ANN)
+
+
+async def test_inline_queries_are_answered_checked_and_cached_as_telegram_does() -> None:
+    async with FakeBotAPI(TOKEN, inline_mode=True) as api, make_bot(api) as bot:
+        api.add_chat(ANN)
+        photo = (await bot.send_photo(ANN.id, jpeg(64, 48, orientation=None), caption="me")).photo[-1]
+        query_id = api.send_inline_query(ANN, "")
+        (update,) = await bot.get_updates(timeout=1)
+        assert update.inline_query.id == query_id and update.inline_query.from_user.id == ANN.id
+        assert update.inline_query.chat_type == "sender"
+        result = InlineQueryResultCachedPhoto("1", photo.file_id, caption="me")
+        with pytest.raises(BadRequest, match=r"(?i)result_id_duplicate"):
+            await bot.answer_inline_query(query_id, [result, result])
+        with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+            await bot.answer_inline_query(query_id, [InlineQueryResultCachedPhoto("2", "AgACnope")])
+        with pytest.raises(BadRequest, match=r"(?i)start_param_invalid"):
+            await bot.answer_inline_query(
+                query_id, [], button=InlineQueryResultsButton("Go", start_parameter="a b")
+            )
+        await bot.answer_inline_query(query_id, [result], is_personal=True, cache_time=30)
+        answer = api.inline_answer(query_id)
+        assert answer["is_personal"] and answer["cache_time"] == 30
+        assert answer["results"][0]["photo_file_id"] == photo.file_id
+        with pytest.raises(BadRequest, match=r"(?i)query id is invalid"):  # answered once, then gone
+            await bot.answer_inline_query(query_id, [])
+        assert api.cached_inline_answer(ANN, "") == answer  # the same user: from Telegram's cache
+        assert api.cached_inline_answer(BEN, "") is None  # personal: never someone else's
+        shared = api.choose_inline_result(ANN, answer, "1", group(-5001, "Friends"))
+        assert shared["via_bot"]["id"] == bot.id and shared["caption"] == "me"
+        assert shared["photo"][-1]["file_id"] == photo.file_id
+        # not personal: Telegram hands the first user's answer to anyone asking the same
+        other = api.send_inline_query(BEN, "x")
+        await bot.get_updates(offset=update.update_id + 1, timeout=1)
+        await bot.answer_inline_query(other, [result], cache_time=30)
+        assert api.cached_inline_answer(ANN, "x")["results"][0]["id"] == "1"

@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.bot_data import services
 from bot.chat import TelegramChat, language_of
+from bot.handlers.share import remember_collage, share_markup
 from bot.telegram_io import PhotoRef, photo_ref
 from service.photos import Selfie, answer_selfie, resumed_selfie, selfies_to_resume
 from service.texts import texts
@@ -33,7 +34,23 @@ async def serve(
 ) -> None:
     """Answer one selfie (and an album's other selfies with it) in the chat it came from."""
     selfie = Selfie(chat_id, message_id, user_id, [ref, *album], language)
-    await answer_selfie(services(context), selfie, TelegramChat(context.bot, chat_id, message_id))
+    await answer_selfie(services(context), selfie, answer_chat(context, selfie))
+
+
+def answer_chat(context: ContextTypes.DEFAULT_TYPE, selfie: Selfie) -> TelegramChat:
+    """The chat `selfie`'s answer goes to. A private chat's collage carries the Share button and, as sent,
+    is remembered for sharing (a group's photo may be someone else's face: never offered)."""
+    keyboard = share_markup(context, texts(selfie.language)) if selfie.private else None
+    if keyboard is None:
+        return TelegramChat(context.bot, selfie.chat_id, selfie.message_id)
+    user_id = selfie.user_id
+    return TelegramChat(
+        context.bot,
+        selfie.chat_id,
+        selfie.message_id,
+        keyboard=keyboard,
+        on_collage=lambda sent: remember_collage(context, user_id, sent),
+    )
 
 
 async def request_from(
@@ -113,5 +130,4 @@ async def _resume_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None
     job: Job = context.job.data  # type: ignore[assignment]
     selfie = resumed_selfie(job)
-    chat = TelegramChat(context.bot, selfie.chat_id, selfie.message_id)
-    await answer_selfie(services(context), selfie, chat)
+    await answer_selfie(services(context), selfie, answer_chat(context, selfie))

@@ -3,7 +3,8 @@ hold the other group games).
 
 A round: /game [NAME] posts the celebrity's face; players reply to that message with selfies; each entry
 is acknowledged with its similarity and a player's best counts; the round ends on its timer (PTB's
-JobQueue) or at /endgame, and the final board is posted. Scores (names and numbers) are kept in SQLite so
+JobQueue) or at /endgame, and the final board is posted. Which replies are entries, and how the end waits
+for the entries in work, is service/round_gate.py's (docs/rounds-and-share.md). Scores (names and numbers) are kept in SQLite so
 a restart finishes a round instead of leaving it hanging; players' faces live in memory only, for the
 board, and are gone when the round ends.
 """
@@ -14,6 +15,7 @@ import logging
 import random
 import time
 
+import numpy as np
 from telegram import Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, filters
@@ -28,6 +30,7 @@ from service import metrics
 from service.game_table import GameTable, Live
 from service.photos import caption_text, entry_face
 from service.render import Card, draw_board
+from service.round_gate import Replied
 from service.services import Services
 from service.texts import Texts, texts
 from store.games import Entry, Placed, Round
@@ -35,26 +38,36 @@ from store.names import InvalidName
 
 log = logging.getLogger(__name__)
 
+ANNOUNCE_WAIT_SECONDS = 60  # an entry waits at most this for its round to be recorded
+
 
 def table(context: ContextTypes.DEFAULT_TYPE) -> GameTable:
     return services(context).games
 
 
 class ReplyToRound(filters.MessageFilter):
-    """Messages that reply to the running round's message of their group."""
+    """Messages that reply to their group's round message: running, being announced, or ended."""
 
     def __init__(self, application: Application) -> None:
         super().__init__(name="ReplyToRound")
         self.application = application
 
     def filter(self, message: Message) -> bool:
-        replied = message.reply_to_message
+        replied = replied_of(message)
         svc: Services | None = self.application.bot_data.get("services")  # None until post_init
-        return (
-            replied is not None
-            and svc is not None
-            and svc.games.round_messages.get(message.chat_id) == replied.message_id
-        )
+        if replied is None or svc is None:
+            return False
+        return svc.games.gate.is_round_reply(replied, svc.games.round_messages.get(message.chat_id))
+
+
+def replied_of(message: Message) -> Replied | None:
+    """The message `message` replies to, as the round gate reads it; None if it replies to nothing."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    from_bot = replied.from_user is not None and replied.from_user.is_bot
+    caption = replied.caption or replied.text
+    return Replied(message.chat_id, replied.message_id, from_bot, caption, replied.date.timestamp())
 
 
 def player_name(user: User | None) -> str:
@@ -120,6 +133,26 @@ async def _start_round(
     target_face = await gallery.thumbnail(photos[0][0]) if photos else None
     seconds = svc.settings.game_round_seconds
     caption = t.game_started.format(name=name, seconds=seconds)
+    games = table(context)
+    games.gate.announce(message.chat_id, caption)  # replies may come before Telegram's answer does
+    try:
+        await _announce_round(update, context, message, user, name, caption, target_face, photos, seconds)
+    finally:
+        games.gate.announced(message.chat_id)
+
+
+async def _announce_round(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    user: User,
+    name: str,
+    caption: str,
+    target_face: bytes | None,
+    photos: list[tuple[int, np.ndarray]],
+    seconds: int,
+) -> None:
+    """Post the round message, record the round, start its timer."""
     if target_face:
         announcement = await with_retries(
             lambda: context.bot.send_photo(message.chat_id, target_face, caption=caption), "sendPhoto"
@@ -145,41 +178,62 @@ async def _start_round(
 
 
 async def on_round_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A reply to the round message: a selfie entry (anything else gets the rules again)."""
+    """A reply to the round message: a selfie entry (anything else gets the rules again).
+
+    Received before the end, it is in the ranking (the end waits for it, bounded); after, one line says so.
+    """
     message = update.effective_message
     user = update.effective_user
-    if message is None or user is None:
+    if message is None or user is None or message.reply_to_message is None:
         return
     t = texts_for(update)
-    ref = photo_ref(message)
     games = table(context)
+    chat_id = message.chat_id
+    if games.gate.is_over(chat_id, message.reply_to_message.message_id, games.round_messages.get(chat_id)):
+        await reply(update, t.game_over_entry.format(player=player_name(user)))
+        return
+    with games.gate.entry(chat_id):  # from now on, the round's end waits for this entry
+        await games.gate.wait_announced(chat_id, ANNOUNCE_WAIT_SECONDS)
+        await _play_entry(update, context, message, user, t)
+
+
+async def _play_entry(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, t: Texts
+) -> None:
+    """Score one entry against the running round, record the player's best, answer with the score."""
+    games = table(context)
+    player = player_name(user)
     live = games.live.get(message.chat_id)
     round_ = await games.store.current(message.chat_id)
-    if ref is None or live is None or round_ is None:
-        if round_ is not None:
-            await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
+    if live is None or round_ is None:  # the round's announcement failed, or it has ended meanwhile
+        await reply(update, t.game_over_entry.format(player=player))
+        return
+    ref = photo_ref(message)
+    if ref is None:
+        await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
         return
     with metrics.answering():  # service/photos.py counts the entry; the span ends after its reply
-        await _enter(update, context, message, user, ref, live, round_)
+        await _score_entry(update, context, message, user, t, ref, live, round_)
 
 
-async def _enter(
+async def _score_entry(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     message: Message,
     user: User,
+    t: Texts,
     ref: PhotoRef,
     live: Live,
     round_: Round,
 ) -> None:
-    """Score one entry photo against the round's celebrity and reply with its similarity (or why not)."""
-    t = texts_for(update)
+    """Score one entry photo against the running round's celebrity, record the player's best, reply with
+    the score (or why there is none)."""
     games = table(context)
+    player = player_name(user)
     chat = TelegramChat(context.bot, message.chat_id, action="typing")
     done, face = await admitted(update, entry_face(services(context), user.id, ref, chat))
     if not done:
         return
-    player = player_name(user)
     if face is None:
         await reply(update, t.game_entry_no_face.format(player=player))
         return
@@ -188,9 +242,12 @@ async def _enter(
     score = calibration.similarity(
         min((distance_between(face.embedding, t) for t in live.target), default=9.0)
     )
-    if games.live.get(message.chat_id) is not live:  # the round ended while this entry was in work
+    async with games.lock(message.chat_id):  # not between the end's ranking and its clean-up
+        over = games.live.get(message.chat_id) is not live  # ended while this entry was in work
+        best = score if over else await games.store.record(message.chat_id, Entry(user.id, player, score))
+    if over:
+        await reply(update, t.game_entry_late.format(player=player, similarity=score, name=round_.celebrity))
         return
-    best = await games.store.record(message.chat_id, Entry(user.id, player, score))
     if score >= best:
         live.faces[user.id] = face.thumbnail
     await reply(
@@ -221,7 +278,8 @@ async def on_endgame(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user.id != round_.starter_id and not await _is_group_admin(context, message.chat_id, user.id):
         await reply(update, t.game_not_yours)
         return
-    await finish_round(context, message.chat_id)
+    if not await finish_round(context, message.chat_id):  # another end came first
+        await reply(update, t.game_no_round)
 
 
 async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
@@ -232,19 +290,43 @@ async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user
     return member.status in ("administrator", "creator")
 
 
-async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    """Rank the round, credit the winners, post the board, forget the players' faces."""
+async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+    """Wait (bounded) for the entries in work, rank the round, credit the winners, post the board, forget
+    the players' faces. False if there was no round to finish (another end came first)."""
     games = table(context)
-    async with games.lock(chat_id):
-        finished = await games.store.finish(chat_id)
-        live = games.live.pop(chat_id, None)
-        games.round_messages.pop(chat_id, None)
+    wait = services(context).settings.game_entry_wait_seconds
+    with games.gate.ending(chat_id):  # entries arriving from now on are after the end
+        if games.gate.in_work(chat_id):
+            log.info(
+                "round in chat %s ends: waiting up to %s s for %s entries in work",
+                chat_id,
+                wait,
+                games.gate.in_work(chat_id),
+            )
+        if not await games.gate.settled(chat_id, wait):
+            log.info("round in chat %s: ranked without the entries still in work after %s s", chat_id, wait)
+        async with games.lock(chat_id):
+            finished = await games.store.finish(chat_id)
+            live = games.live.pop(chat_id, None)
+            message_id = games.round_messages.pop(chat_id, None)
+            if finished is not None:
+                games.gate.ended(chat_id, finished[0].message_id)
+            elif message_id is not None:
+                games.gate.ended(chat_id, message_id)
     job_queue = context.job_queue
     if job_queue is not None:
         for job in job_queue.get_jobs_by_name(f"round:{chat_id}"):
             job.schedule_removal()
     if finished is None:
-        return
+        return False
+    await _post_result(context, chat_id, finished, live)
+    return True
+
+
+async def _post_result(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, finished: tuple[Round, list[Placed]], live: Live | None
+) -> None:
+    """The board (or the lines, after a restart; or "nobody played") of a finished round."""
     round_, placed = finished
     t = texts(round_.language)
     if not placed:
