@@ -18,7 +18,7 @@ from tests.paths import REPO
 
 UNITS = REPO / "deploy" / "systemd"
 SERVICES = sorted(UNITS.glob("*.service"))
-INSTALLED = "/opt/lookalike/.venv/bin/lookalike"  # where docs/deployment-ops.md installs the project
+INSTALLED = "/opt/lookalike/.venv/bin/lookalike"  # where docs/deployment.md installs the project
 ANALYZE = shutil.which("systemd-analyze")
 needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is absent (Debian's systemd)")
 HARDENING = (
