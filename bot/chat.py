@@ -12,6 +12,7 @@ from telegram import Bot, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.keyboards import private_answer_keyboard
 from bot.telegram_io import download, reply_to, showing_work, with_retries
 from service.photos import Answer, PhotoRef, Refused, refusal_text
 from service.texts import texts
@@ -27,15 +28,22 @@ def language_of(update: Update) -> str:
 
 
 class TelegramChat:
-    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered."""
+    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered,
+    `language` the user's (for the words of a private answer's buttons)."""
 
     def __init__(
-        self, bot: Bot, chat_id: int, reply_to_id: int | None = None, action: str = ChatAction.UPLOAD_PHOTO
+        self,
+        bot: Bot,
+        chat_id: int,
+        reply_to_id: int | None = None,
+        action: str = ChatAction.UPLOAD_PHOTO,
+        language: str = "",
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.reply_to_id = reply_to_id
         self.action = action
+        self.language = language
 
     async def fetch(self, ref: PhotoRef) -> bytes:
         """The file's bytes; Telegram's refusal of a file becomes `Refused` (other faults propagate)."""
@@ -66,8 +74,12 @@ class TelegramChat:
             )
             return
         photo = answer.photo
+        # A private chat's id is its user's (positive); groups' are negative.
+        keyboard = private_answer_keyboard(answer, self.language) if chat_id > 0 else None
         await with_retries(
-            lambda: bot.send_photo(chat_id, photo, caption=answer.text, reply_parameters=reply),
+            lambda: bot.send_photo(
+                chat_id, photo, caption=answer.text, reply_parameters=reply, reply_markup=keyboard
+            ),
             "sendPhoto",
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from engine.encoder import CHIP_PADDING, CHIP_SIDE, FaceEncoder
-from engine.images import decode_photo, encode_jpeg
+from engine.images import Photo, decode_photo, encode_jpeg
 
 DETECT_MAX_SIDE = 1024  # detect on a copy no larger than this; encode from the full-resolution photo
 MAX_FACES = 8  # rankings per photo: the largest faces first
@@ -108,7 +108,10 @@ class FaceModels:
 
         Raises `ImageError` when the photo cannot be decoded.
         """
-        photo = decode_photo(source)
+        return self.analyze_photo(decode_photo(source), max_faces)
+
+    def analyze_photo(self, photo: Photo, max_faces: int = MAX_FACES) -> Analysis:
+        """A decoded photo in; its faces (largest first, at most `max_faces`) with embeddings out."""
         boxes = sorted(self.locate(photo.pixels), key=_area, reverse=True)
         kept = boxes[:max_faces]
         embeddings = self.embed(photo.pixels, kept)

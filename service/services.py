@@ -17,6 +17,7 @@ from cachetools import TTLCache
 from engine.pool import DrawPool, FacePool
 from service.albums import Albums
 from service.game_table import GameTable
+from service.morph_memory import MorphMemory
 from service.settings import Settings
 from store.calibrate import Refitter
 from store.gallery import Gallery
@@ -119,6 +120,7 @@ class Services:
     resumed: set[tuple[int, int]] = field(default_factory=set)
     answers: AnswerLog = field(default_factory=AnswerLog)  # for the admins' Mini App's Status page
     last_answers: LastAnswers = field(default_factory=lambda: LastAnswers(0))  # private chats' last #1
+    morphs: MorphMemory = field(default_factory=lambda: MorphMemory(0))  # private answers' Morph buttons
     games: GameTable = field(init=False)  # every group's running round, on the same gallery file
 
     def __post_init__(self) -> None:

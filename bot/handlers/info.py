@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.bot_data import services
 from bot.chat import language_of
+from service.morph_texts import morph_texts
 from service.texts import Texts, texts
 
 
@@ -34,6 +35,9 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     t = texts_for(update)
     minutes = services(context).settings.lookalike_remember_minutes
     memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
+    morph_minutes = services(context).settings.lookalike_morph_minutes
+    if morph_minutes > 0:
+        memory += f"\n\n{morph_texts(language_of(update)).privacy.format(minutes=morph_minutes)}"
     await reply(update, t.privacy + memory)
 
 

@@ -33,7 +33,8 @@ async def serve(
 ) -> None:
     """Answer one selfie (and an album's other selfies with it) in the chat it came from."""
     selfie = Selfie(chat_id, message_id, user_id, [ref, *album], language)
-    await answer_selfie(services(context), selfie, TelegramChat(context.bot, chat_id, message_id))
+    chat = TelegramChat(context.bot, chat_id, message_id, language=language)
+    await answer_selfie(services(context), selfie, chat)
 
 
 async def request_from(
@@ -113,5 +114,5 @@ async def _resume_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None
     job: Job = context.job.data  # type: ignore[assignment]
     selfie = resumed_selfie(job)
-    chat = TelegramChat(context.bot, selfie.chat_id, selfie.message_id)
+    chat = TelegramChat(context.bot, selfie.chat_id, selfie.message_id, language=selfie.language)
     await answer_selfie(services(context), selfie, chat)
