@@ -8,6 +8,8 @@ An offer is known by a random key (the button carries it), never by anything of 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,12 +54,14 @@ class MorphOffer:
 class MorphMemory:
     """Offers by key, each for `minutes` after its answer, at most `most` at once (the oldest go first).
 
-    `minutes` 0 keeps nothing: the Morph button is off."""
+    `minutes` 0 keeps nothing: the Morph button is off. `timer`: the clock expiry goes by (seconds)."""
 
-    def __init__(self, minutes: float, most: int = MOST_OFFERS) -> None:
+    def __init__(
+        self, minutes: float, most: int = MOST_OFFERS, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self.minutes = minutes
         self._offers: TTLCache[str, MorphOffer] | None = (
-            TTLCache(maxsize=most, ttl=minutes * 60) if minutes > 0 else None
+            TTLCache(maxsize=most, ttl=minutes * 60, timer=timer) if minutes > 0 else None
         )
 
     @property
