@@ -139,6 +139,21 @@ async def test_an_offer_expires_after_its_minutes_to_the_second(svc: Services, c
     assert (await draw_morph(svc, offer, "en")).photo is not None
 
 
+async def test_an_album_answer_keeps_the_face_its_collage_shows(svc: Services) -> None:
+    files = {"one": OBAMA, "two": photo("barack_obama/obama2.jpg")}
+    chat = FilesChat(files)
+    refs = [PhotoRef(name, len(data), True) for name, data in files.items()]
+    await answer_selfie(svc, Selfie(USER, 1, USER, refs, "en"), chat)
+    [answer] = chat.answers
+    offer = offer_for(svc, answer.morph or "", USER)
+    alone = offer_for(svc, (await _answer(svc, OBAMA, message_id=2)).morph or "", USER)
+    assert isinstance(offer, MorphOffer) and isinstance(alone, MorphOffer)
+    assert "from your 2 photos together" in answer.text
+    # the first photo's face, as the collage shows it
+    assert offer.face.crop == alone.face.crop
+    np.testing.assert_array_equal(offer.face.landmarks, alone.face.landmarks)
+
+
 async def test_the_memory_keeps_at_most_its_count_the_oldest_go_first(svc: Services) -> None:
     keys = [(await _answer(svc, OBAMA, message_id=n)).morph for n in range(1, 5)]
     assert all(keys) and len(set(keys)) == 4 and len(svc.morphs) == 3

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.bot_data import services
@@ -39,15 +39,24 @@ async def on_morph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     in_own_chat = message is not None and message.chat_id == user.id
     reply_id = message.message_id if message is not None and in_own_chat else None
     if isinstance(offer, MorphOffer):
-        await query.answer()  # before the drawing: Telegram shows a spinner on the button until then
+        await _answer_press(query)  # before the drawing: Telegram shows a spinner on the button until then
         await _morph(context, offer, language, user.id, reply_id)
         return
     if in_own_chat and offer != "not_yours":  # "send your selfie again": a line in the user's own chat
-        await query.answer()
+        await _answer_press(query)
         await _send(context, user.id, reply_id, MorphAnswer(refusal_line(language, offer)))
         return
     # Anywhere else, or someone else's: said only to the presser, on their screen; nothing is posted.
-    await query.answer(refusal_line(language, offer), show_alert=True)
+    await _answer_press(query, refusal_line(language, offer))
+
+
+async def _answer_press(query: CallbackQuery, line: str | None = None) -> None:
+    """answerCallbackQuery (with `line` as an alert on the presser's screen). A press answered too late
+    (Telegram gives up on it after a while) is still served: the refusal is only logged."""
+    try:
+        await query.answer(line, show_alert=line is not None)
+    except BadRequest as exc:
+        log.info("a Morph press could not be answered any more: %s", exc)
 
 
 async def on_morph_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
