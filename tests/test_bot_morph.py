@@ -120,6 +120,13 @@ def test_morph_as_a_reply_to_an_answer_sends_the_morph_and_elsewhere_says_how(ap
     assert other["method"] == "sendMessage"
     assert other["text"] == "Only the person who sent this selfie can morph it."
 
+    # Ann herself, there: her face goes to her private chat only
+    mark = len(api.sent)
+    api.send_text(ann, "/morph", chat=friends, reply_to=replied)
+    private = api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=120)[0]
+    assert private["method"] == "sendPhoto" and private["caption"].startswith("You 50% · Barack Obama 50%")
+    assert [m for m in api.sent[mark:] if m["chat_id"] == friends.id] == []
+
 
 def test_no_photo_of_the_lookalike_may_be_changed_so_the_button_says_so(api, bot) -> None:
     ann = User(7, "Ann")

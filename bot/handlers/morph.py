@@ -60,7 +60,8 @@ async def _answer_press(query: CallbackQuery, line: str | None = None) -> None:
 
 
 async def on_morph_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/morph as a reply to one of the bot's answers: that answer's morph; anything else: how to use it."""
+    """/morph as a reply to one of the bot's answers: that answer's morph, sent to its owner's private chat;
+    anything else: how to use it."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -79,7 +80,9 @@ async def on_morph_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not isinstance(offer, MorphOffer):
         await message.reply_text(refusal_line(language, offer))
         return
-    await _morph(context, offer, language, message.chat_id, message.message_id)
+    # The owner's own face goes to the owner's private chat only, wherever /morph was sent.
+    in_own_chat = message.chat_id == user.id
+    await _morph(context, offer, language, user.id, message.message_id if in_own_chat else None)
 
 
 async def _morph(
