@@ -154,6 +154,19 @@ async def test_an_album_answer_keeps_the_face_its_collage_shows(svc: Services) -
     np.testing.assert_array_equal(offer.face.landmarks, alone.face.landmarks)
 
 
+async def test_a_press_while_the_users_photo_is_in_work_is_refused_one_at_a_time(svc: Services) -> None:
+    answer = await _answer(svc, OBAMA)
+    offer = offer_for(svc, answer.morph or "", USER)
+    assert isinstance(offer, MorphOffer)
+    assert svc.admission.enter(USER) == "ok"  # a selfie (or another press) of the user's in work
+    try:
+        again = await draw_morph(svc, offer, "en")
+    finally:
+        svc.admission.leave(USER)
+    assert again.photo is None and again.refusal == "again" and again.text == refusal_line("en", "again")
+    assert (await draw_morph(svc, offer, "en")).photo is not None  # once it is done
+
+
 async def test_the_memory_keeps_at_most_its_count_the_oldest_go_first(svc: Services) -> None:
     keys = [(await _answer(svc, OBAMA, message_id=n)).morph for n in range(1, 5)]
     assert all(keys) and len(set(keys)) == 4 and len(svc.morphs) == 3
