@@ -142,30 +142,32 @@ def admitted(admission: Admission, user_id: int) -> Iterator[None]:
         admission.leave(user_id)
 
 
-async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> Analysis:
-    """Photo bytes → their faces (local pool or cluster); raises `Refused` for a photo that cannot be read."""
+@contextlib.contextmanager
+def _pool_refusals() -> Iterator[None]:
+    """The face pool's failures for a photo as `Refused`: a bad image by its code, a full queue `busy`, a
+    crashed worker `unreadable`."""
     try:
-        if max_faces is None:
-            return await svc.pool.analyze(data)
-        return await svc.pool.analyze(data, max_faces=max_faces)
+        yield
     except ImageError as exc:
         raise Refused(image_refusal(exc)) from None
     except Busy:
         raise Refused("busy") from None
     except WorkerCrashed:
         raise Refused("unreadable") from None
+
+
+async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> Analysis:
+    """Photo bytes → their faces (local pool or cluster); raises `Refused` for a photo that cannot be read."""
+    with _pool_refusals():
+        if max_faces is None:
+            return await svc.pool.analyze(data)
+        return await svc.pool.analyze(data, max_faces=max_faces)
 
 
 async def analyze_keeping(svc: Services, data: bytes) -> tuple[Analysis, KeptFace | None]:
     """`analyze`, and the largest face kept for a morph (computed where the face models are)."""
-    try:
+    with _pool_refusals():
         return await svc.pool.analyze_keeping(data)
-    except ImageError as exc:
-        raise Refused(image_refusal(exc)) from None
-    except Busy:
-        raise Refused("busy") from None
-    except WorkerCrashed:
-        raise Refused("unreadable") from None
 
 
 # A lookalike answer: private chats and a group's /lookalike
