@@ -13,6 +13,11 @@ first collage left only after every photo of the burst had been analysed.
 
     uv run python bench/bot.py --photos 40
     uv run python bench/bot.py --photos 40 --draw thread   # drawing in a thread instead of a process
+
+`--metrics`: what the Prometheus metrics cost. The same load on a bot without METRICS_PORT (the anchor) and
+on one with it, scraped every second as Prometheus would, in alternating rounds; the ratios with/without.
+
+    uv run python bench/bot.py --metrics --photos 30 --rounds 2
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ import argparse
 import itertools
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,9 +40,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.common import log  # noqa: E402
 from engine.pool import default_workers  # noqa: E402
 from tests.botapi import FakeBotAPI, User  # noqa: E402
 from tests.botapi.harness import RunningBot, start_api  # noqa: E402
+from tests.cluster_harness import free_port  # noqa: E402
 from tests.paths import manifest, photo  # noqa: E402
 
 BURST_USERS = 20
@@ -100,14 +110,40 @@ def _arrivals(api: FakeBotAPI, chats: set[int], mark: int) -> dict[int, float]:
     return arrived
 
 
-def run_once(photos: int, pool: str, draw: str = "process") -> dict:
-    """Saturate one bot with `photos` selfies (latency median, event-loop lag), then give it a burst."""
+class Scraper:
+    """Scrapes http://127.0.0.1:PORT/metrics every `interval` seconds in a thread, as Prometheus would."""
+
+    def __init__(self, port: int, interval: float = 1.0) -> None:
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.interval = interval
+        self.scrapes = 0
+        self.bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scraper", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with urllib.request.urlopen(self.url, timeout=10) as response:
+                self.bytes += len(response.read())
+            self.scrapes += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+
+def run_once(photos: int, pool: str, draw: str = "process", metrics: bool = False) -> dict:
+    """Saturate one bot with `photos` selfies (latency median, event-loop lag), then give it a burst.
+
+    `metrics`: with METRICS_PORT set, scraped every second throughout."""
     selfies = _selfies()
     small = [photo(relative) for relative in BURST_SELFIES]
     in_flight = 2 * default_workers()
     api = start_api()
     with tempfile.TemporaryDirectory(prefix="lookalike-bench-bot-") as folder:
         report = Path(folder) / "lag.json"
+        port = free_port()
         bot = RunningBot(
             api,
             Path(folder) / "gallery.sqlite",
@@ -116,8 +152,10 @@ def run_once(photos: int, pool: str, draw: str = "process") -> dict:
                 "LOOKALIKE_DRAW_POOL": draw,
                 "LOOKALIKE_LAG_REPORT": str(report),
                 "LOOKALIKE_QUEUE_LIMIT": "1000",
+                **({"METRICS_PORT": str(port)} if metrics else {}),
             },
         )
+        scraper = Scraper(port) if metrics else None
         users = (User(100_000 + n, f"user{n}") for n in itertools.count())
 
         def one(index: int) -> float:
@@ -137,6 +175,8 @@ def run_once(photos: int, pool: str, draw: str = "process") -> dict:
             elapsed = time.perf_counter() - began
             sudden = burst(api, users, small)
         finally:
+            if scraper is not None:
+                scraper.stop()
             status = bot.stop()
             api.stop_thread()
         if status != 0:
@@ -145,6 +185,7 @@ def run_once(photos: int, pool: str, draw: str = "process") -> dict:
     return {
         "pool": pool,
         "draw": draw,
+        "metrics_scrapes": scraper.scrapes if scraper is not None else None,
         "photos": photos,
         "in_flight": in_flight,
         "p50_s": round(statistics.median(latencies), 3),
@@ -184,6 +225,87 @@ def measure_bot(photos: int, draw: str = "process") -> dict:
     }
 
 
+COST_KEYS = ("p50_s", "per_s", "loop_lag_p99_ms", "loop_lag_p50_ms")
+BURST_KEYS = ("first_s", "p50_s", "p95_s", "start_s")
+
+
+def hook_cost_us(repeat: int = 20_000) -> dict:
+    """In this process: microseconds of one photo's metric hooks (answering, analysis_timer, answered)
+    against the same coroutine without them (the anchor), and of one scrape (every metric, encoded)."""
+    import asyncio
+
+    from prometheus_client import REGISTRY, generate_latest
+
+    from service import metrics
+
+    async def bare() -> None:
+        await asyncio.sleep(0)
+
+    async def hooked() -> None:
+        with metrics.answering():
+            with metrics.analysis_timer():
+                await asyncio.sleep(0)
+            metrics.answered("match")
+
+    async def timed(photo: object) -> float:
+        began = time.perf_counter()
+        for _ in range(repeat):
+            await photo()  # type: ignore[operator]
+        return (time.perf_counter() - began) / repeat * 1e6
+
+    anchor = asyncio.run(timed(bare))
+    with_hooks = asyncio.run(timed(hooked))
+    began = time.perf_counter()
+    for _ in range(200):
+        generate_latest(REGISTRY)
+    scrape_us = (time.perf_counter() - began) / 200 * 1e6
+    return {
+        "photo_bare_us": round(anchor, 2),
+        "photo_hooked_us": round(with_hooks, 2),
+        "hooks_us": round(with_hooks - anchor, 2),
+        "scrape_us": round(scrape_us, 1),
+    }
+
+
+def measure_metrics_cost(photos: int, rounds: int = 2) -> dict:
+    """The same load without METRICS_PORT (the anchor) and with it (scraped every second), alternating
+    `rounds` times so that the machine's drift falls on both; medians of each, and with/without ratios."""
+    runs: dict[str, list[dict]] = {"without": [], "with": []}
+    for n in range(rounds):
+        for name in ("without", "with") if n % 2 == 0 else ("with", "without"):
+            log(f"metrics cost: round {n + 1}/{rounds}, {name} METRICS_PORT")
+            runs[name].append(run_once(photos, "process", metrics=name == "with"))
+            log(json.dumps(runs[name][-1]))
+
+    def medians(results: list[dict]) -> dict:
+        figures = {k: statistics.median(r[k] for r in results) for k in COST_KEYS}
+        figures |= {f"burst_{k}": statistics.median(r["burst"][k] for r in results) for k in BURST_KEYS}
+        return {k: round(v, 3) for k, v in figures.items()}
+
+    without, with_ = medians(runs["without"]), medians(runs["with"])
+    return {
+        "photos": photos,
+        "rounds": rounds,
+        "scrapes": sum(r["metrics_scrapes"] for r in runs["with"]),
+        "without": without,
+        "with": with_,
+        "ratio_with_over_without": {
+            k: round(with_[k] / without[k], 3) if without[k] else None for k in without
+        },
+        "in_process": _hook_cost_in_the_repo(),
+    }
+
+
+def _hook_cost_in_the_repo() -> dict:
+    """`hook_cost_us()` in a fresh interpreter at the repository's root: run as a script, this file's own
+    folder comes first on sys.path and its name (bot) hides the bot package."""
+    code = "import json; from bench.bot import hook_cost_us; print(json.dumps(hook_cost_us()))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -192,7 +314,14 @@ def main() -> None:
     parser.add_argument(
         "--draw", choices=("process", "thread"), default="process", help="the draw pool's kind"
     )
+    parser.add_argument(
+        "--metrics", action="store_true", help="the cost of METRICS_PORT: with and without, side by side"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --metrics: alternating rounds")
     args = parser.parse_args()
+    if args.metrics:
+        print(json.dumps(measure_metrics_cost(args.photos, args.rounds)))
+        return
     print(json.dumps(measure_bot(args.photos, args.draw)))
 
 

@@ -47,9 +47,12 @@ from bot.handlers import (
 from bot.handlers.errors import on_error
 from bot.keyboards import MORPH_PREFIX
 from bot.loop_lag import LagMonitor
+from bot.ops_server import OpsServer
+from bot.telegram_metrics import CountingRequest
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from service import metrics
 from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
 from service.morph_memory import MorphMemory
@@ -82,9 +85,9 @@ def build_application(settings: Settings) -> Application:
         .token(settings.token)
         .concurrent_updates(True)  # users never wait on each other's photos
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .connection_pool_size(32)
-        .pool_timeout(10.0)
-        .get_updates_read_timeout(40.0)
+        # PTB's HTTP client, counting failed calls and noting each getUpdates answered (bot.telegram_metrics)
+        .request(CountingRequest(connection_pool_size=32, pool_timeout=10.0))
+        .get_updates_request(CountingRequest(connection_pool_size=1, read_timeout=40.0))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
@@ -249,6 +252,8 @@ async def register_commands(application: Application, admin_ids: frozenset[int])
 async def on_startup(application: Application) -> None:
     """Open the gallery (checked), the demo gallery, the face and draw pools; resume unanswered selfies."""
     settings: Settings = application.bot_data["settings"]
+    if settings.metrics_port:  # first: /healthz and /readyz answer while the rest starts
+        _start_ops_server(application, settings)
     gallery = await Gallery.open(settings.lookalike_db or default_db_path())
     if not await gallery.integrity_ok():
         await gallery.close()
@@ -278,6 +283,7 @@ async def on_startup(application: Application) -> None:
         morphs=MorphMemory(settings.lookalike_morph_minutes),
     )
     application.bot_data["services"] = svc
+    metrics.watch(svc)
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
     if stale(gallery):
         svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
@@ -326,6 +332,19 @@ async def _start_web_app(application: Application, svc: Services) -> None:
     except OSError as exc:
         raise StartupError(
             f"the admin Mini App cannot listen on {settings.web_app_listen}:{settings.web_app_port}: {exc}"
+        ) from None
+
+
+def _start_ops_server(application: Application, settings: Settings) -> None:
+    """Serve /metrics, /healthz and /readyz (METRICS_LISTEN:METRICS_PORT) in a thread of their own."""
+    assert settings.metrics_port is not None
+    try:
+        application.bot_data["ops"] = OpsServer.start(
+            application, settings.metrics_listen, settings.metrics_port
+        )
+    except OSError as exc:
+        raise StartupError(
+            f"the metrics endpoint cannot listen on {settings.metrics_listen}:{settings.metrics_port}: {exc}"
         ) from None
 
 
@@ -388,6 +407,9 @@ async def on_stop(application: Application) -> None:
 
 
 async def on_shutdown(application: Application) -> None:
+    ops: OpsServer | None = application.bot_data.pop("ops", None)
+    if ops is not None:
+        await asyncio.to_thread(ops.stop)
     svc: Services | None = application.bot_data.get("services")
     if svc is None:
         return

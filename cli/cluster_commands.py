@@ -67,13 +67,13 @@ def run_cluster_command(args: argparse.Namespace) -> int:
     tls = settings.cluster_tls
     security = cluster.cluster_security(cluster.TLSFiles(*tls) if tls else None)
     if args.command == "scheduler":
-        main = _scheduler(args, security)
+        main = _scheduler(args, security, settings)
     else:
         problem = _worker_address_problem(args.address, settings)
         if problem:
             print(f"lookalike: {problem}", file=sys.stderr)
             return EXIT_USAGE
-        main = _workers(args, security)
+        main = _workers(args, security, settings)
     try:
         asyncio.run(main)
     except OSError as exc:
@@ -117,19 +117,30 @@ def _on_signal(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
-async def _scheduler(args: argparse.Namespace, security: Security) -> None:
+def _metrics_address(settings: ClusterSettings, offset: int = 0) -> str | None:
+    """METRICS_LISTEN:METRICS_PORT (+ offset) when METRICS_PORT is set."""
+    if not settings.metrics_port:
+        return None
+    host = f"[{settings.metrics_listen}]" if ":" in settings.metrics_listen else settings.metrics_listen
+    return f"{host}:{settings.metrics_port + offset}"
+
+
+async def _scheduler(args: argparse.Namespace, security: Security, settings: ClusterSettings) -> None:
     from engine.cluster import run_scheduler
 
     stop = _stop_event()
 
     def ready(address: str) -> None:
         log.info("scheduler ready at %s (%s)", address, "TLS" if address.startswith("tls") else "no TLS")
+        if http:
+            log.info("scheduler metrics: http://%s/metrics", http)
 
-    await run_scheduler(args.host, args.port, security, stop, ready)
+    http = _metrics_address(settings)
+    await run_scheduler(args.host, args.port, security, stop, ready, http)
     log.info("scheduler stopped")
 
 
-async def _workers(args: argparse.Namespace, security: Security) -> None:
+async def _workers(args: argparse.Namespace, security: Security, settings: ClusterSettings) -> None:
     from engine.cluster import run_worker_node
     from engine.pool import default_workers
 
@@ -138,5 +149,9 @@ async def _workers(args: argparse.Namespace, security: Security) -> None:
     log.info("starting %s worker processes for %s", count, args.address)
     name = f"{socket.gethostname()}-{os.getpid()}"
     formatter = OneLineFormatter(verbose=False)
-    await run_worker_node(args.address, count, security, stop, name, formatter)
+    http = (settings.metrics_listen, settings.metrics_port) if settings.metrics_port else None
+    if http:
+        last = _metrics_address(settings, count - 1)
+        log.info("worker metrics: http://%s/metrics to http://%s/metrics", _metrics_address(settings), last)
+    await run_worker_node(args.address, count, security, stop, name, formatter, http)
     log.info("workers stopped")

@@ -81,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("folder", metavar="DIR")
 
     backup = commands.add_parser("backup", help="a consistent copy of the gallery (safe while the bot runs)")
-    backup.add_argument("target", metavar="PATH")
+    backup.add_argument("target", metavar="PATH", help="the copy; with --keep, a folder for dated copies")
+    backup.add_argument(
+        "--keep",
+        type=_positive,
+        metavar="N",
+        help="write a dated copy into the folder PATH and delete all but the newest N there",
+    )
 
     wikidata = commands.add_parser(
         "wikidata", help="add or update celebrities from Wikidata, with freely licensed Commons photos"

@@ -185,9 +185,17 @@ def keep_thumbnail_on_worker(thumbnail: bytes) -> KeptFace | ImageError:
 
 
 async def run_scheduler(
-    host: str, port: int, security: Security, stop: asyncio.Event, on_ready: Callable[[str], None]
+    host: str,
+    port: int,
+    security: Security,
+    stop: asyncio.Event,
+    on_ready: Callable[[str], None],
+    http_address: str | None = None,
 ) -> None:
-    """Run a scheduler (no dashboard) until `stop` is set; `on_ready(address)` once it listens."""
+    """Run a scheduler (no dashboard) until `stop` is set; `on_ready(address)` once it listens.
+
+    `http_address` (HOST:PORT): where its small HTTP server (Prometheus /metrics, /health) listens; by
+    default a free port beside the scheduler."""
     protocol = "tls" if security.require_encryption else "tcp"
     async with Scheduler(
         host=host,
@@ -195,7 +203,7 @@ async def run_scheduler(
         protocol=protocol,
         security=security,
         dashboard=False,
-        dashboard_address=f"{host}:0",  # its small HTTP server (health, metrics) on a free port
+        dashboard_address=http_address or f"{host}:0",
     ) as scheduler:
         on_ready(scheduler.address)
         finished = asyncio.ensure_future(scheduler.finished())
@@ -212,17 +220,36 @@ async def run_worker_node(
     stop: asyncio.Event,
     name: str,
     log_formatter: logging.Formatter | None = None,
+    http: tuple[str, int] | None = None,
 ) -> None:
     """`nworkers` single-threaded worker processes (each under a Nanny, with the models loaded before it
     takes work) until `stop` is set. A worker that loses the scheduler is started again once the scheduler
-    is back; each change is one log line (`log_formatter`: how the worker processes format theirs)."""
+    is back; each change is one log line (`log_formatter`: how the worker processes format theirs).
+
+    `http` (HOST, PORT): worker process N serves Dask's Prometheus /metrics and /health on PORT + N;
+    by default each on a free port."""
     await asyncio.gather(
-        *(_keep_worker(address, security, stop, f"{name}-{slot}", log_formatter) for slot in range(nworkers))
+        *(
+            _keep_worker(
+                address,
+                security,
+                stop,
+                f"{name}-{slot}",
+                log_formatter,
+                f"{http[0]}:{http[1] + slot}" if http else None,
+            )
+            for slot in range(nworkers)
+        )
     )
 
 
 async def _keep_worker(
-    address: str, security: Security, stop: asyncio.Event, name: str, log_formatter: logging.Formatter | None
+    address: str,
+    security: Security,
+    stop: asyncio.Event,
+    name: str,
+    log_formatter: logging.Formatter | None,
+    http_address: str | None = None,
 ) -> None:
     """One worker slot: start a Nanny and its worker; start them again whenever they end before `stop`."""
     while not stop.is_set():
@@ -233,6 +260,7 @@ async def _keep_worker(
             security=security,
             plugins={FaceModelsPlugin(log_formatter)},
             dashboard=False,
+            dashboard_address=http_address,  # its HTTP server (/metrics, /health), without the dashboard
             silence_logs=logging.WARNING,
         )
         try:

@@ -8,7 +8,9 @@ A selfie in a private chat, a group's /lookalike, a group round's entry and /twi
 4. the faces are found and embedded by the local pool or the cluster (`Services.pool`);
 5. the answer is ranked with the user's memory (`LastAnswers`, `engine.ranking.keep_previous`) and drawn;
 6. the result is an `Answer`: a collage and its caption, or a refusal — a `RefusalCode`, worded by
-   `refusal_text` in the user's language, the same words for the same photo in every chat.
+   `refusal_text` in the user's language, the same words for the same photo in every chat;
+7. each photo answered (a selfie or album, a group's /lookalike, a round's entry) is counted once by its
+   outcome, read from its refusal code (`outcome_of`), and timed; so is each analysis (service/metrics.py).
 
 Front ends turn `Answer`s and `Refused` into messages; nothing here sends anything itself but through the
 `Chat` it is lent.
@@ -31,6 +33,7 @@ from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between, keep_previous, similarity
+from service import metrics
 from service.morph_memory import MorphOffer, choose_photo
 from service.photo_ref import PhotoRef
 from service.render import collage_for, photo_credits
@@ -78,6 +81,21 @@ def image_refusal(error: ImageError) -> RefusalCode:
         return "too_large"
     if error.code == "unsupported":
         return "not_image"
+    return "unreadable"
+
+
+def outcome_of(code: RefusalCode | None) -> metrics.Outcome:
+    """What an answer says about its photo, for lookalike_answers_total: no refusal is a match; a full
+    queue or a photo already in work is `busy`; an empty gallery is the operator's `error`; a photo that
+    could not be had or read is `unreadable`."""
+    if code is None:
+        return "match"
+    if code == "no_face":
+        return "no_face"
+    if code in ("busy", "again"):
+        return "busy"
+    if code == "empty_gallery":
+        return "error"
     return "unreadable"
 
 
@@ -158,7 +176,7 @@ def _pool_refusals() -> Iterator[None]:
 
 async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> Analysis:
     """Photo bytes → their faces (local pool or cluster); raises `Refused` for a photo that cannot be read."""
-    with _pool_refusals():
+    with _pool_refusals(), metrics.analysis_timer():
         if max_faces is None:
             return await svc.pool.analyze(data)
         return await svc.pool.analyze(data, max_faces=max_faces)
@@ -166,7 +184,7 @@ async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> A
 
 async def analyze_keeping(svc: Services, data: bytes) -> tuple[Analysis, KeptFace | None]:
     """`analyze`, and the largest face kept for a morph (computed where the face models are)."""
-    with _pool_refusals():
+    with _pool_refusals(), metrics.analysis_timer():
         return await svc.pool.analyze_keeping(data)
 
 
@@ -191,7 +209,13 @@ class Selfie:
 
 
 async def answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
-    """Answer one selfie (or album): admission, durable job, fetch, analysis, ranking, delivery, job done."""
+    """Answer one selfie (or album): admission, durable job, fetch, analysis, ranking, delivery, job done;
+    counted once by its outcome (none for an update already in work)."""
+    with metrics.answering():
+        await _answer_selfie(svc, selfie, chat)
+
+
+async def _answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
     t = texts(selfie.language)
     if selfie.job is None and (selfie.chat_id, selfie.message_id) in svc.resumed:
         log.info("chat %s message %s: delivered again, already taken from the job table", *_where(selfie))
@@ -212,9 +236,11 @@ async def answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
         # The photo is no longer in work once its answer exists: the user may send the next one.
     except Refused as exc:
         await chat.deliver(refusal_answer(t, exc.code))
+        metrics.answered(outcome_of(exc.code))
         return
     if await chat.deliver(answer):
         svc.answers.note()
+    metrics.answered(outcome_of(answer.refusal))  # also when the chat blocked the bot: the photo was answered
     await svc.jobs.done(job_id)
 
 
@@ -392,13 +418,22 @@ async def _ranked_answer(
 
 
 async def entry_face(svc: Services, user_id: int, ref: PhotoRef, chat: Chat) -> Face | None:
-    """A round entry's largest face, or None if the photo has none; raises `Refused` as any selfie would."""
-    with admitted(svc.admission, user_id):
-        code = ref_refusal(ref)
-        if code is not None:
-            raise Refused(code)
-        async with chat.working():
-            analysis = await analyze(svc, await chat.fetch(ref), max_faces=1)
+    """A round entry's largest face, or None if the photo has none; raises `Refused` as any selfie would.
+
+    Counted as a photo answered (match, no_face, or the refusal's outcome); the front end may open
+    `metrics.answering()` around this and its reply, so the time counted includes the reply."""
+    with metrics.answering():
+        try:
+            with admitted(svc.admission, user_id):
+                code = ref_refusal(ref)
+                if code is not None:
+                    raise Refused(code)
+                async with chat.working():
+                    analysis = await analyze(svc, await chat.fetch(ref), max_faces=1)
+        except Refused as exc:
+            metrics.answered(outcome_of(exc.code))
+            raise
+        metrics.answered("match" if analysis.faces else "no_face")
     return analysis.faces[0] if analysis.faces else None
 
 

@@ -30,6 +30,9 @@ class ClusterSettings(BaseSettings):
     lookalike_cluster_ca: Path | None = None
     lookalike_cluster_cert: Path | None = None
     lookalike_cluster_key: Path | None = None
+    # Prometheus metrics (and, for the bot, /healthz and /readyz) on this port; unset: none served.
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    metrics_listen: str = "127.0.0.1"
 
     @field_validator("lookalike_cluster")
     @classmethod

@@ -120,14 +120,16 @@ class Cluster:
         scheduler.wait_for_log(lambda text: "scheduler ready at " in text)
         return scheduler
 
-    def add_worker(self, nworkers: int = 1, on: NetworkHost | None = None) -> Service:
+    def add_worker(
+        self, nworkers: int = 1, on: NetworkHost | None = None, env: dict[str, str] | None = None
+    ) -> Service:
         """A worker node with `nworkers` single-threaded worker processes, once all are ready; `on` a test
-        host of its own (a network namespace), or beside the scheduler."""
+        host of its own (a network namespace), or beside the scheduler; `env`: settings of its own."""
         address = (
             self.address if on is None else f"{self.address.partition('://')[0]}://{on.gateway}:{self.port}"
         )
         prefix = () if on is None else on.prefix
-        worker = self._service(["worker", address, "--nworkers", str(nworkers)], "worker", prefix)
+        worker = self._service(["worker", address, "--nworkers", str(nworkers)], "worker", prefix, env)
         worker.wait_for_log(lambda text: len(WORKER_READY.findall(text)) >= nworkers)
         return worker
 

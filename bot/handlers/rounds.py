@@ -23,9 +23,10 @@ from telegram.ext import Application, ContextTypes, filters
 from bot.bot_data import services
 from bot.chat import TelegramChat, admitted, language_of
 from bot.handlers.info import reply, texts_for
-from bot.telegram_io import photo_ref, reply_to, with_retries
+from bot.telegram_io import PhotoRef, photo_ref, reply_to, with_retries
 from engine.pictures import CollageText
 from engine.ranking import distance_between
+from service import metrics
 from service.game_table import GameTable, Live
 from service.photos import caption_text, entry_face
 from service.render import Card, draw_board
@@ -211,6 +212,24 @@ async def _play_entry(
     if ref is None:
         await reply(update, t.game_running.format(name=round_.celebrity, seconds=round_.seconds_left()))
         return
+    with metrics.answering():  # service/photos.py counts the entry; the span ends after its reply
+        await _score_entry(update, context, message, user, t, ref, live, round_)
+
+
+async def _score_entry(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    user: User,
+    t: Texts,
+    ref: PhotoRef,
+    live: Live,
+    round_: Round,
+) -> None:
+    """Score one entry photo against the running round's celebrity, record the player's best, reply with
+    the score (or why there is none)."""
+    games = table(context)
+    player = player_name(user)
     chat = TelegramChat(context.bot, message.chat_id, action="typing")
     done, face = await admitted(update, entry_face(services(context), user.id, ref, chat))
     if not done:
