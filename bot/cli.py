@@ -145,13 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_cluster_command(args)
     from bot import commands
+    from store.gallery_file import GalleryFault
 
     db = Path(args.db) if args.db else default_db_path()
     try:
         return asyncio.run(commands.dispatch(args, db))
-    except CliError as exc:
+    except (CliError, GalleryFault) as exc:  # a gallery that is unusable, read-only or out of space
         print(f"lookalike: {exc}", file=sys.stderr)
-        return exc.status
+        return getattr(exc, "status", 1)
     except KeyboardInterrupt:
         print("lookalike: interrupted", file=sys.stderr)
         return 130

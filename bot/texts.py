@@ -163,6 +163,12 @@ class Texts:
     album_caption_head: str
     kept_note: str
     privacy_memory: str
+    # the gallery's disk (full or read-only): changes refused, answers go on
+    gallery_disk_full: str
+    gallery_read_only: str
+    stats_disk_full: str
+    stats_read_only: str
+    stats_not_durable: str
 
 
 EN = Texts(
@@ -350,6 +356,14 @@ EN = Texts(
         "So that one face gets one answer, I remember the name of your last lookalike (a celebrity's name, "
         "not your photo or face) for {minutes:g} minutes, in memory only: a near-tie goes to it."
     ),
+    gallery_disk_full="No space left on the gallery's disk: nothing was changed. Free some space and try again.",
+    gallery_read_only="The gallery is read-only: nothing was changed.",
+    stats_disk_full="No space left on the gallery's disk: answers work, changes are refused.",
+    stats_read_only="The gallery is read-only: answers work, changes are refused.",
+    stats_not_durable=(
+        "The disk refuses the job table: selfies are answered without being recorded, so a crash now "
+        "would lose the ones in progress."
+    ),
 )
 
 KO = Texts(
@@ -532,6 +546,13 @@ KO = Texts(
     privacy_memory=(
         "같은 얼굴에 같은 답을 드리려고, 마지막으로 닮은 연예인의 이름만 (사진이나 얼굴 데이터가 아니라 연예인 이름) "
         "{minutes:g}분 동안 메모리에만 기억해요. 거의 비슷한 후보가 있으면 그 이름을 1위로 둬요."
+    ),
+    gallery_disk_full="갤러리 디스크에 남은 공간이 없어요: 아무것도 바뀌지 않았어요. 공간을 비운 뒤 다시 시도해 주세요.",
+    gallery_read_only="갤러리가 읽기 전용이에요: 아무것도 바뀌지 않았어요.",
+    stats_disk_full="갤러리 디스크에 공간이 없어요: 답변은 되지만 변경은 거부돼요.",
+    stats_read_only="갤러리가 읽기 전용이에요: 답변은 되지만 변경은 거부돼요.",
+    stats_not_durable=(
+        "디스크가 작업 기록을 거부해서 셀카를 기록 없이 답하고 있어요: 지금 멈추면 처리 중인 셀카는 사라져요."
     ),
 )
 

@@ -11,6 +11,7 @@ from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.info import texts_for
+from store.gallery_file import GalleryDiskFull, GalleryFault
 
 log = logging.getLogger("bot.errors")
 
@@ -20,6 +21,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, NetworkError) and not isinstance(update, Update):
         # Polling hiccups: PTB retries getUpdates by itself.
         log.warning("network trouble while polling: %s", error)
+        return
+    if isinstance(error, GalleryFault):  # any change refused by a full or read-only disk: one line each
+        log.warning("%s", error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            t = texts_for(update)
+            with contextlib.suppress(TelegramError):
+                await update.effective_message.reply_text(
+                    t.gallery_disk_full if isinstance(error, GalleryDiskFull) else t.gallery_read_only
+                )
         return
     log.error(
         "unhandled %s while handling an update: %s",

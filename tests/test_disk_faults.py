@@ -1,0 +1,395 @@
+"""The gallery's disk misbehaving: foreign or broken files, a full disk, a read-only disk, a backup that
+does not fit — real files on a real small tmpfs (mounted here: these tests run as root), the real CLI.
+
+The bot's side of the same faults is in tests/test_disk_faults_bot.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.faces import FaceModels
+from store.calibrate import refit
+from store.gallery import Gallery, content_hash
+from store.gallery_file import GalleryDiskFull, GalleryReadOnly, GalleryUnusable
+from store.schema import MIGRATIONS
+from tests.paths import REPO, face
+
+PHOTOS = ("barack_obama/obama.jpg", "joe_biden/biden.jpg", "rose_leslie/rose_leslie_img1.jpg")
+NEW_PHOTO = "kit_harington/kit_harington_john2.jpeg"
+FULL = "no space left on the gallery's disk: nothing was changed"
+READ_ONLY = "the gallery is read-only"
+
+
+# Real filesystems: a small tmpfs, filled up or remounted read-only
+
+
+class Tmpfs:
+    """A small tmpfs mounted at `root` for one test: fill it, free it, make it read-only."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.filler = root / "filler"
+
+    def fill(self) -> None:
+        """Write a filler file until the filesystem refuses another byte (unbuffered: no late flush)."""
+        with self.filler.open("ab", buffering=0) as out:
+            for chunk in (b"\0" * 4096, b"\0"):
+                try:
+                    while out.write(chunk):
+                        pass
+                except OSError:
+                    pass
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+    def read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.root)], check=True)
+
+
+def mount_tmpfs(root: Path, size: str = "2m") -> Tmpfs:
+    """Mount a tmpfs of `size` at `root`; skip the test (with the reason) where mounting is not allowed."""
+    root.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(root)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    return Tmpfs(root)
+
+
+def unmount(root: Path) -> None:
+    """Unmount, lazily if something still holds a file open (never left mounted)."""
+    if subprocess.run(["umount", str(root)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Tmpfs]:
+    mounted = mount_tmpfs(tmp_path / "disk")
+    try:
+        yield mounted
+    finally:
+        unmount(mounted.root)
+
+
+# Galleries with real faces
+
+
+@pytest.fixture(scope="module")
+def faces(models: FaceModels) -> dict[str, object]:
+    """The largest face of each test photo, through the real models."""
+    return {p: models.analyze(face(p)).faces[0] for p in (*PHOTOS, NEW_PHOTO)}
+
+
+def make_gallery(db: Path, faces: dict[str, object]) -> None:
+    """A closed gallery at `db` with one celebrity per photo of PHOTOS (calibration fitted and stored)."""
+
+    async def build() -> None:
+        gallery = await Gallery.open(db)
+        try:
+            for relative in PHOTOS:
+                name = relative.split("/")[0].replace("_", " ").title()
+                await gallery.add_face(name, faces[relative], content_hash(face(relative).read_bytes()))
+            await refit(gallery)
+        finally:
+            await gallery.close()
+
+    asyncio.run(build())
+
+
+def counts(db: Path) -> tuple[str, int, int, str | None]:
+    """(integrity check, celebrities, photos, stored calibration), read without writing to the file."""
+    uri = f"file:{db}?mode=ro&immutable=1" if not _has_log(db) else f"file:{db}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as con:
+        return (
+            con.execute("PRAGMA integrity_check").fetchone()[0],
+            con.execute("SELECT COUNT(*) FROM celebrity").fetchone()[0],
+            con.execute("SELECT COUNT(*) FROM photo").fetchone()[0],
+            con.execute("SELECT value FROM gallery_value WHERE key = 'calibration'").fetchone()[0],
+        )
+
+
+def _has_log(db: Path) -> bool:
+    wal = db.with_name(db.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def lookalike(*args: str, db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command on `db`, never the user's own gallery."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def beside(db: Path) -> set[str]:
+    """The files SQLite may leave next to a database."""
+    return {p.name for p in db.parent.iterdir() if p.name.startswith(db.name + "-")}
+
+
+# Foreign or broken files: refused at once, left byte for byte as they were
+
+
+def _random_bytes(db: Path, faces: dict) -> str:
+    db.write_bytes(os.urandom(40_000))
+    return "not a SQLite database"
+
+
+def _empty(db: Path, faces: dict) -> str:
+    db.write_bytes(b"")
+    return "empty"
+
+
+def _truncated(db: Path, faces: dict) -> str:
+    whole = db.with_name("whole.sqlite")
+    make_gallery(whole, faces)
+    data = whole.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    return "cut short"
+
+
+def _other_application(db: Path, faces: dict) -> str:
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        con.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    return "another application's SQLite database (tables: invoices)"
+
+
+def _newer_gallery(db: Path, faces: dict) -> str:
+    make_gallery(db, faces)
+    with sqlite3.connect(db) as con:
+        con.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    return "written by a newer lookalike"
+
+
+BROKEN = {
+    "random bytes": _random_bytes,
+    "empty file": _empty,
+    "truncated copy": _truncated,
+    "another application's database": _other_application,
+    "newer gallery": _newer_gallery,
+}
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_a_foreign_or_broken_file_is_refused_in_one_line_and_left_byte_for_byte(
+    kind: str, tmp_path: Path, faces: dict
+) -> None:
+    db = tmp_path / "their.sqlite"
+    why = BROKEN[kind](db, faces)
+    before, around = digest(db), beside(db)
+    for command in (
+        ["list"],
+        ["credits"],
+        ["add", "Someone", str(face(NEW_PHOTO))],
+        ["backup", "copy.sqlite"],
+    ):
+        result = lookalike(*command, db=db, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stderr)
+        line = one_line(result.stderr)
+        assert str(db) in line and why in line and "unexpected" not in line, (command, line)
+        assert digest(db) == before and beside(db) == around, command  # no migration, no -wal/-shm
+    assert not (tmp_path / "copy.sqlite").exists()
+
+
+def test_opening_a_foreign_file_in_the_store_raises_gallery_unusable_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "their.sqlite"
+    _other_application(db, {})
+    before = digest(db)
+    with pytest.raises(GalleryUnusable) as refused:
+        asyncio.run(Gallery.open(db))
+    assert refused.value.path == str(db) and "invoices" in refused.value.reason
+    assert digest(db) == before and beside(db) == set()
+
+
+def test_a_sqlite_file_without_tables_becomes_a_gallery(tmp_path: Path) -> None:
+    """A database with nothing in it yet (as `sqlite3 FILE` leaves one) is nobody else's: it is used."""
+    db = tmp_path / "new.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE scratch (x)")
+        con.execute("DROP TABLE scratch")
+
+    async def open_it() -> int:
+        gallery = await Gallery.open(db)
+        await gallery.close()
+        return gallery.photo_count
+
+    assert asyncio.run(open_it()) == 0
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+# A full disk
+
+
+def test_on_a_full_disk_every_cli_change_fails_in_one_line_and_nothing_is_half_written(
+    disk: Tmpfs, tmp_path: Path, faces: dict
+) -> None:
+    db = disk.root / "gallery.sqlite"
+    make_gallery(db, faces)
+    folder = tmp_path / "import" / "Kit Harington"
+    folder.mkdir(parents=True)
+    (folder / "kit.jpeg").write_bytes(face(NEW_PHOTO).read_bytes())
+    before = counts(db)
+    assert before[0] == "ok" and before[1:3] == (3, 3)
+    disk.fill()
+    for command in (
+        ["add", "Kit Harington", str(face(NEW_PHOTO))],
+        ["import", str(tmp_path / "import")],
+        ["rename", "Joe Biden", "Joseph Biden"],
+        ["audit", "--drop", "1"],
+    ):
+        result = lookalike(*command, db=db, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stderr)
+        assert FULL in one_line(result.stderr), command
+        assert counts(db) == before, command
+    # reading goes on: the gallery was closed cleanly, so SQLite's -shm must be made, and cannot be
+    listed = lookalike("list", db=db, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "Joe Biden\t1" in listed.stdout
+    matched = lookalike("match", str(face("barack_obama/test_obama1.jpg")), "--json", db=db, cwd=tmp_path)
+    assert matched.returncode == 0 and "Barack Obama" in matched.stdout.splitlines()[0], matched.stderr
+    disk.free()
+    added = lookalike("add", "Kit Harington", str(face(NEW_PHOTO)), db=db, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert counts(db)[1:3] == (4, 4)
+
+
+def test_a_full_disk_refuses_a_change_whole_and_the_next_one_works_once_there_is_room(
+    disk: Tmpfs, faces: dict
+) -> None:
+    db = disk.root / "gallery.sqlite"
+    make_gallery(db, faces)
+
+    async def scenario() -> None:
+        gallery = await Gallery.open(db)
+        try:
+            stored = await gallery.value("calibration")
+            disk.fill()
+            new = faces[NEW_PHOTO]
+            with pytest.raises(GalleryDiskFull) as full:
+                await gallery.add_face("Kit Harington", new, "a" * 64)
+            assert str(full.value).startswith(FULL)
+            with pytest.raises(GalleryDiskFull):
+                await refit(gallery)  # the calibration refit: the stored fit stays, and stays in use
+            assert await gallery.value("calibration") == stored
+            assert (gallery.photo_count, gallery.celebrity_count) == (3, 3)
+            assert await gallery.find("Kit Harington") is None
+            disk.free()
+            added = await gallery.add_face("Kit Harington", new, "a" * 64)  # the same connection
+            assert added.status == "added" and gallery.photo_count == 4
+            await refit(gallery)
+            assert await gallery.integrity_ok()
+        finally:
+            await gallery.close()
+
+    asyncio.run(scenario())
+    assert counts(db)[:3] == ("ok", 4, 4)
+
+
+# A read-only disk
+
+
+def test_on_a_read_only_disk_reads_work_and_every_change_says_read_only(
+    disk: Tmpfs, tmp_path: Path, faces: dict
+) -> None:
+    db = disk.root / "gallery.sqlite"
+    make_gallery(db, faces)
+    folder = tmp_path / "import" / "Kit Harington"
+    folder.mkdir(parents=True)
+    (folder / "kit.jpeg").write_bytes(face(NEW_PHOTO).read_bytes())
+    disk.read_only()
+    for command in (
+        ["list"],
+        ["credits"],
+        ["audit"],
+        ["match", str(face("joe_biden/biden.jpg")), "--json"],
+        ["export", str(tmp_path / "projector")],
+        ["backup", str(tmp_path / "copy.sqlite")],
+    ):
+        result = lookalike(*command, db=db, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+    assert "Joe Biden" in lookalike("list", db=db, cwd=tmp_path).stdout
+    assert counts(tmp_path / "copy.sqlite")[1:3] == (3, 3)
+    for command in (
+        ["add", "Kit Harington", str(face(NEW_PHOTO))],
+        ["import", str(tmp_path / "import")],
+        ["remove", "Joe Biden"],
+        ["rename", "Joe Biden", "Joseph Biden"],
+        ["alias", "Joe Biden", "조 바이든"],
+        ["audit", "--keep", "1"],
+        ["audit", "--distinct", "Joe Biden", "Barack Obama"],
+    ):
+        result = lookalike(*command, db=db, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stderr)
+        assert READ_ONLY in one_line(result.stderr), command
+
+
+def test_a_read_only_gallery_opens_for_reading_and_refuses_changes_in_the_store(
+    disk: Tmpfs, faces: dict
+) -> None:
+    db = disk.root / "gallery.sqlite"
+    make_gallery(db, faces)
+    disk.read_only()
+
+    async def scenario() -> None:
+        gallery = await Gallery.open(db)
+        try:
+            assert gallery.read_only and gallery.photo_count == 3
+            assert gallery.rank(faces["joe_biden/biden.jpg"].embedding, 1)[0].name == "Joe Biden"
+            with pytest.raises(GalleryReadOnly):
+                await gallery.rename("Joe Biden", "Joseph Biden")
+        finally:
+            await gallery.close()
+
+    asyncio.run(scenario())
+
+
+# Backups
+
+
+def test_a_backup_onto_a_full_disk_fails_in_one_line_and_leaves_no_file(
+    disk: Tmpfs, tmp_path: Path, faces: dict
+) -> None:
+    db = tmp_path / "gallery.sqlite"
+    make_gallery(db, faces)
+    disk.fill()
+    target = disk.root / "backup.sqlite"
+    result = lookalike("backup", str(target), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no space left" in one_line(result.stderr) and "no backup was written" in result.stderr
+    assert sorted(p.name for p in disk.root.iterdir()) == ["filler"]  # no partial file, no journal
+    disk.free()
+    assert lookalike("backup", str(target), db=db, cwd=tmp_path).returncode == 0
+    assert counts(target)[:3] == ("ok", 3, 3)
