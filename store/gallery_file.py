@@ -80,15 +80,16 @@ class GalleryFile:
 
 def inspect_gallery(path: Path) -> GalleryFile:
     """Decide what `path` is without writing to it; `GalleryUnusable` for anything but a gallery of
-    this version or older (or no file at all, or a SQLite database with no tables yet)."""
-    read_only = _read_only(path)
+    this version or older (or no file at all, or a SQLite database with no tables yet). A symbolic link
+    is followed, as SQLite does: the -wal/-shm files live beside the file it points to."""
+    read_only = _read_only(path.resolve())
     if not path.exists():
         return GalleryFile(path, False, 0, read_only)
     if path.is_dir():
         raise GalleryUnusable(path, "it is a folder")
     header = _read_header(path)
     size = path.stat().st_size
-    log_in_use = _has_log(path)
+    log_in_use = _has_log(path.resolve())
     if size == 0 and not log_in_use:
         raise GalleryUnusable(path, "the file is empty (0 bytes)")
     if size:
@@ -216,6 +217,7 @@ def filesystem_full(path: Path) -> bool:
 def connect_read_only(path: Path) -> str:
     """The SQLite URI that reads `path` without writing anything: immutable when no write-ahead log
     holds part of it (SQLite then needs no -shm), else read-only through the existing -wal/-shm."""
+    path = path.resolve()
     return _uri(path, immutable=not _has_log(path))
 
 
@@ -223,6 +225,7 @@ def write_fault(path: str | Path, error: BaseException) -> GalleryFault | None:
     """`GalleryDiskFull` / `GalleryReadOnly` when `error` (from SQLite or the OS, while writing) came
     from the disk being full or read-only; None for any other error."""
     target = Path(path)
+    real = target.resolve()
     if isinstance(error, GalleryFault):
         return error
     if isinstance(error, OSError):
@@ -239,8 +242,8 @@ def write_fault(path: str | Path, error: BaseException) -> GalleryFault | None:
     if code == SQLITE_READONLY:
         return GalleryReadOnly(target)
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):  # SQLite names the call that failed, not why: ask the disk
-        if filesystem_read_only(target):
+        if filesystem_read_only(real):
             return GalleryReadOnly(target)
-        if filesystem_full(target):
+        if filesystem_full(real):
             return GalleryDiskFull(target)
     return None

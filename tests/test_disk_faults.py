@@ -7,7 +7,6 @@ The bot's side of the same faults is in tests/test_disk_faults_bot.py.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sqlite3
 import subprocess
@@ -19,59 +18,27 @@ import pytest
 
 from engine.faces import FaceModels
 from store.calibrate import refit
-from store.gallery import Gallery, content_hash
+from store.gallery import Gallery
 from store.gallery_file import GalleryDiskFull, GalleryReadOnly, GalleryUnusable
 from store.schema import MIGRATIONS
+from tests.disk import (
+    NEW_PHOTO,
+    Tmpfs,
+    beside,
+    counts,
+    digest,
+    make_gallery,
+    mount_tmpfs,
+    real_faces,
+    unmount,
+)
 from tests.paths import REPO, face
 
-PHOTOS = ("barack_obama/obama.jpg", "joe_biden/biden.jpg", "rose_leslie/rose_leslie_img1.jpg")
-NEW_PHOTO = "kit_harington/kit_harington_john2.jpeg"
 FULL = "no space left on the gallery's disk: nothing was changed"
 READ_ONLY = "the gallery is read-only"
 
 
-# Real filesystems: a small tmpfs, filled up or remounted read-only
-
-
-class Tmpfs:
-    """A small tmpfs mounted at `root` for one test: fill it, free it, make it read-only."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.filler = root / "filler"
-
-    def fill(self) -> None:
-        """Write a filler file until the filesystem refuses another byte (unbuffered: no late flush)."""
-        with self.filler.open("ab", buffering=0) as out:
-            for chunk in (b"\0" * 4096, b"\0"):
-                try:
-                    while out.write(chunk):
-                        pass
-                except OSError:
-                    pass
-
-    def free(self) -> None:
-        self.filler.unlink(missing_ok=True)
-
-    def read_only(self) -> None:
-        subprocess.run(["mount", "-o", "remount,ro", str(self.root)], check=True)
-
-
-def mount_tmpfs(root: Path, size: str = "2m") -> Tmpfs:
-    """Mount a tmpfs of `size` at `root`; skip the test (with the reason) where mounting is not allowed."""
-    root.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(root)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    return Tmpfs(root)
-
-
-def unmount(root: Path) -> None:
-    """Unmount, lazily if something still holds a file open (never left mounted)."""
-    if subprocess.run(["umount", str(root)], capture_output=True).returncode != 0:
-        subprocess.run(["umount", "-l", str(root)], check=False)
+# Fixtures: a tmpfs mounted for one test, real faces
 
 
 @pytest.fixture
@@ -83,46 +50,9 @@ def disk(tmp_path: Path) -> Iterator[Tmpfs]:
         unmount(mounted.root)
 
 
-# Galleries with real faces
-
-
 @pytest.fixture(scope="module")
 def faces(models: FaceModels) -> dict[str, object]:
-    """The largest face of each test photo, through the real models."""
-    return {p: models.analyze(face(p)).faces[0] for p in (*PHOTOS, NEW_PHOTO)}
-
-
-def make_gallery(db: Path, faces: dict[str, object]) -> None:
-    """A closed gallery at `db` with one celebrity per photo of PHOTOS (calibration fitted and stored)."""
-
-    async def build() -> None:
-        gallery = await Gallery.open(db)
-        try:
-            for relative in PHOTOS:
-                name = relative.split("/")[0].replace("_", " ").title()
-                await gallery.add_face(name, faces[relative], content_hash(face(relative).read_bytes()))
-            await refit(gallery)
-        finally:
-            await gallery.close()
-
-    asyncio.run(build())
-
-
-def counts(db: Path) -> tuple[str, int, int, str | None]:
-    """(integrity check, celebrities, photos, stored calibration), read without writing to the file."""
-    uri = f"file:{db}?mode=ro&immutable=1" if not _has_log(db) else f"file:{db}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as con:
-        return (
-            con.execute("PRAGMA integrity_check").fetchone()[0],
-            con.execute("SELECT COUNT(*) FROM celebrity").fetchone()[0],
-            con.execute("SELECT COUNT(*) FROM photo").fetchone()[0],
-            con.execute("SELECT value FROM gallery_value WHERE key = 'calibration'").fetchone()[0],
-        )
-
-
-def _has_log(db: Path) -> bool:
-    wal = db.with_name(db.name + "-wal")
-    return wal.exists() and wal.stat().st_size > 0
+    return real_faces(models)
 
 
 def lookalike(*args: str, db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -145,15 +75,6 @@ def one_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, stderr
     return lines[0]
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def beside(db: Path) -> set[str]:
-    """The files SQLite may leave next to a database."""
-    return {p.name for p in db.parent.iterdir() if p.name.startswith(db.name + "-")}
 
 
 # Foreign or broken files: refused at once, left byte for byte as they were
