@@ -33,6 +33,7 @@ from tests.disk import (
     unmount,
 )
 from tests.paths import REPO, face
+from tests.wikimedia import WikimediaStandIn, korean_gallery
 
 FULL = "no space left on the gallery's disk: nothing was changed"
 READ_ONLY = "the gallery is read-only"
@@ -55,15 +56,17 @@ def faces(models: FaceModels) -> dict[str, object]:
     return real_faces(models)
 
 
-def lookalike(*args: str, db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The real command on `db`, never the user's own gallery."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")}
+def lookalike(
+    *args: str, db: Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command on `db`, never the user's own gallery (`env`: more settings)."""
+    own = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKALIKE_", "WIKI", "COMMONS"))}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--db", str(db), *args],
         capture_output=True,
         text=True,
         timeout=300,
-        env={**env, "PYTHONPATH": str(REPO)},
+        env={**own, **(env or {}), "PYTHONPATH": str(REPO)},
         cwd=cwd,
         check=False,
     )
@@ -237,6 +240,22 @@ def test_a_full_disk_refuses_a_change_whole_and_the_next_one_works_once_there_is
 
     asyncio.run(scenario())
     assert counts(db)[:3] == ("ok", 4, 4)
+
+
+def test_a_wikidata_build_onto_a_full_disk_fails_in_one_line_and_changes_nothing(
+    disk: Tmpfs, tmp_path: Path, faces: dict
+) -> None:
+    db = disk.root / "gallery.sqlite"
+    make_gallery(db, faces)
+    before = counts(db)
+    disk.fill()
+    with WikimediaStandIn() as server:
+        wm = korean_gallery(server)
+        settings = {**wm.env, "WIKIMEDIA_TIMEOUT": "1", "WIKIMEDIA_BACKOFF": "0.05"}
+        result = lookalike("wikidata", "Q76", "--photos", "1", db=db, cwd=tmp_path, env=settings)
+    assert result.returncode == 1, result.stderr
+    assert FULL in result.stderr.strip().splitlines()[-1]  # after tqdm's progress bar, if any
+    assert counts(db) == before
 
 
 # A read-only disk
