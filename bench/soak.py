@@ -145,15 +145,23 @@ class Driver:
         self.stop = threading.Event()
         self.group_lock = threading.Lock()  # group messages in turn: a round is never changed mid-entry
 
-    def _wait(self, mark: int, send: object, match: object) -> dict:
-        """Do `send()`, then wait for the bot's answer matching `match`; records the latency."""
+    def _wait(self, mark: int, send: object, match: object, what: str) -> dict:
+        """Do `send()`, then wait for the bot's answer matching `match`; records the latency.
+        `what` names the message in the failure (TimeoutError) when no answer comes."""
         started = time.monotonic()
         message = send()  # type: ignore[operator]
-        answer = self.api.wait_for_sent_sync(
-            lambda e: match(e, message),  # type: ignore[operator]
-            start=mark,
-            timeout=ANSWER_TIMEOUT,
-        )[0]
+        try:
+            answer = self.api.wait_for_sent_sync(
+                lambda e: match(e, message),  # type: ignore[operator]
+                start=mark,
+                timeout=ANSWER_TIMEOUT,
+            )[0]
+        except TimeoutError:
+            chat = message["chat"]["id"]
+            raise TimeoutError(
+                f"no answer within {ANSWER_TIMEOUT:.0f} s to {what} (chat {chat}, message "
+                f"{message['message_id']}, replying to {(message.get('reply_to_message') or {}).get('message_id')})"
+            ) from None
         self.recorder.note(time.monotonic() - started)
         answer["photo"] = None  # the harness keeps every message sent: not their collages for 20 minutes
         return answer
@@ -169,7 +177,7 @@ class Driver:
             send = lambda: self.api.send_photo(user, self.no_face)  # noqa: E731
         else:
             send = lambda: self.api.send_document(user, self.broken, "broken.jpg", "image/jpeg")  # noqa: E731
-        self._wait(mark, send, lambda e, _m: e["chat_id"] == user.id)
+        self._wait(mark, send, lambda e, _m: e["chat_id"] == user.id, f"a private {kind}")
 
     def game_entry(self) -> None:
         """A player replies to the group's round with a selfie (a new round first when it is time)."""
@@ -183,6 +191,7 @@ class Driver:
                 mark,
                 lambda: self.api.send_photo(player, data, chat=self.group, reply_to=self.round),
                 lambda e, _m: e["chat_id"] == self.group.id,  # group messages go in turn (the lock)
+                "a game entry",
             )
 
     def _new_round(self) -> None:
@@ -193,12 +202,14 @@ class Driver:
                 mark,
                 lambda: self.api.send_text(self.host, "/endgame", chat=self.group),
                 lambda e, _m: e["chat_id"] == self.group.id,
+                "/endgame",
             )
         mark = len(self.api.sent)
         answer = self._wait(
             mark,
             lambda: self.api.send_text(self.host, "/game", chat=self.group),
             lambda e, _m: e["chat_id"] == self.group.id and e["method"] == "sendPhoto",
+            "/game",
         )
         self.round = answer["message"]
         self.round_started = time.monotonic()
@@ -244,8 +255,11 @@ def goals(rows: list[Minute], warmup: int) -> dict:
     early = [r.p99_s for r in steady[:window] if r.p99_s is not None]
     late = [r.p99_s for r in steady[-window:] if r.p99_s is not None]
     p99_ratio = (max(late) / max(early)) if early and late else None
+    bot_growth = last.bot_mb - first.bot_mb
     report = {
         "mb_per_1000_answers": round(growth / answers * 1000, 3) if answers else None,
+        "bot_mb_per_1000_answers": round(bot_growth / answers * 1000, 3) if answers else None,
+        "workers_mb_per_1000_answers": round((growth - bot_growth) / answers * 1000, 3) if answers else None,
         "fds_change": last.fds - first.fds,
         "threads_change": last.threads - first.threads,
         "p99_window_minutes": window,
