@@ -23,6 +23,7 @@ import argparse
 import io
 import itertools
 import json
+import math
 import random
 import sys
 import tempfile
@@ -243,9 +244,10 @@ class Driver:
                 executor.shutdown(wait=True, cancel_futures=True)
 
 
-def goals(rows: list[Minute], warmup: int) -> dict:
-    """The issue's goals, measured on the minutes after the warm-up (None where there are too few)."""
-    steady = [r for r in rows if r.minute > warmup]
+def goals(rows: list[Minute], warmup: int, minutes: float) -> dict:
+    """The issue's goals, measured on the minutes after the warm-up while messages were being sent (not
+    the minutes spent waiting for the last answers after `minutes`), None where there are too few."""
+    steady = [r for r in rows if warmup < r.minute <= math.ceil(minutes)]
     if len(steady) < 2:
         return {"note": "too short for the goals"}
     first, last = steady[0], steady[-1]
@@ -320,7 +322,7 @@ def soak(minutes: float, rate: float, warmup: int, table: bool = True) -> dict:
         "bot_exit": status,
         "load_avg": [round(v, 2) for v in psutil.getloadavg()],
         "rows": [asdict(r) for r in rows],
-        "goals": goals(rows, warmup),
+        "goals": goals(rows, warmup, minutes),
     }
 
 
