@@ -29,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,7 @@ def measure_size(
     for ef in sorted({*sweep, default_ef}):
         graph.expansion_search = ef
         figures = agreement(index, checked)
-        contenders = {
+        contenders: dict[str, Callable[[int], object]] = {
             "exact": lambda r: top(index, timed[r], exact=True),
             "approximate": lambda r: top(index, timed[r], exact=False),
         }

@@ -28,6 +28,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -190,13 +191,25 @@ def audit_split(
     }
 
 
+def _at(*keys: str) -> Callable[[dict], Any]:
+    """Keys -> a getter of the value under them in nested dicts (each loop step gets its own)."""
+
+    def get(tree: dict) -> Any:
+        value: Any = tree
+        for key in keys:
+            value = value[key]
+        return value
+
+    return get
+
+
 def summarise(splits: list[dict]) -> dict:
     def cat(path: Callable[[dict], list]) -> np.ndarray:
         return np.array([v for s in splits for v in path(s)], dtype=float)
 
     figures: dict = {"fitted_share": float(np.mean([s["fitted"] for s in splits]))}
     for kind in ("fixed", "fitted"):
-        own, other = cat(lambda s, k=kind: s["own"][k]), cat(lambda s, k=kind: s["other"][k])
+        own, other = cat(_at("own", kind)), cat(_at("other", kind))
         figures[kind] = {
             "own_at_least_50": float((own >= 50).mean()),
             "own_median": float(np.median(own)),
@@ -206,7 +219,7 @@ def summarise(splits: list[dict]) -> dict:
     figures["half_point_median"] = float(np.median(cat(lambda s: s["half"])))
     for rule in RULES:
         figures[rule] = {
-            key: float(cat(lambda s, r=rule, k=key: s[r][k]).mean())
+            key: float(cat(_at(rule, key)).mean())
             for key in ("top1", "steady", "album_top1", "album_steady", "hub")
         }
     audits = [s["audit"] for s in splits]
@@ -236,9 +249,9 @@ def table(results: dict[str, dict]) -> str:
 
     lines.append("-- the Done-when figures: before (fixed curve) / after (fitted)")
     for kind in ("fixed", "fitted"):
-        row(f"own celebrity >= 50 % ({kind})", lambda r, k=kind: r[k]["own_at_least_50"])
+        row(f"own celebrity >= 50 % ({kind})", _at(kind, "own_at_least_50"))
     for kind in ("fixed", "fitted"):
-        row(f"best other celebrity, median % ({kind})", lambda r, k=kind: r[k]["best_other_median"], "{:.1f}")
+        row(f"best other celebrity, median % ({kind})", _at(kind, "best_other_median"), "{:.1f}")
         lines.append(f"{'   gap between the two galleries (' + kind + ')':<60} {gap(kind):>21}")
     row("distance scoring 50 % (fixed: 0.600; fitted, median)", lambda r: r["half_point_median"], "{:.3f}")
     row("top-1 identification (nearest photo, unchanged)", lambda r: r["nearest photo"]["top1"])
@@ -258,10 +271,10 @@ def table(results: dict[str, dict]) -> str:
     row("audit: false double names per 100 pairs", lambda r: r["audit"]["pair_false_per_100_pairs"], "{:.2f}")
     lines.append("-- per-celebrity rules (measured, not adopted: see the README)")
     for rule in RULES:
-        row(f"top-1 ({rule})", lambda r, x=rule: r[x]["top1"])
-        row(f"same #1, two selfies of a stranger ({rule})", lambda r, x=rule: r[x]["steady"])
-        row(f"same #1, two albums of 2 ({rule})", lambda r, x=rule: r[x]["album_steady"])
-        row(f"most common #1 of strangers, x chance ({rule})", lambda r, x=rule: r[x]["hub"], "{:.1f}")
+        row(f"top-1 ({rule})", _at(rule, "top1"))
+        row(f"same #1, two selfies of a stranger ({rule})", _at(rule, "steady"))
+        row(f"same #1, two albums of 2 ({rule})", _at(rule, "album_steady"))
+        row(f"most common #1 of strangers, x chance ({rule})", _at(rule, "hub"), "{:.1f}")
     return "\n".join(lines)
 
 

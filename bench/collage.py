@@ -1,4 +1,4 @@
-"""The answer pictures' drawing time: `engine/collage.py` now against the same module as it was before
+"""The answer pictures' drawing time: `engine.pictures` now against `engine/collage.py` as it was before
 the speed-up (commit `BEFORE_SPEEDUP`, loaded from git into a module of its own by
 `tests/test_collage.py: collage_at`, as the test that pins the pictures does), side by side in one run.
 
@@ -6,7 +6,7 @@ the speed-up (commit `BEFORE_SPEEDUP`, loaded from git into a module of its own 
     uv run python bench/collage.py --rounds 100 --json
 
 Inputs are what the bot draws: 256 px JPEG face thumbnails (`engine.faces.face_thumbnail` of the shared
-test photos, decoded as `bot.render.face_image` does), five matches, Korean and English labels, a footer
+test photos, decoded as `service.render.face_image` does), five matches, Korean and English labels, a footer
 and a credits line. Names, numbers and credits change every round (a real answer's do), so no cache
 gets a hit the bot would not get; the labels, title and footer stay (they come from the language).
 
@@ -39,9 +39,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.common import interleaved, log, machine, median_ms  # noqa: E402
-from engine import collage  # noqa: E402
-from engine.collage import CollageText, Tile  # noqa: E402
+from engine import pictures  # noqa: E402
 from engine.faces import face_thumbnail  # noqa: E402
+from engine.pictures import CollageText, Tile  # noqa: E402
 from tests.paths import face  # noqa: E402
 from tests.test_collage import BEFORE_SPEEDUP as BASE  # noqa: E402
 from tests.test_collage import BOXES, EN, KO, collage_at  # noqa: E402
@@ -88,7 +88,8 @@ def tiles(faces: list[Image.Image], r: int, count: int) -> list[Tile]:
 
 
 def scenes(module: ModuleType, faces: list[Image.Image]) -> dict[str, Callable[[int], bytes]]:
-    """One module -> its three pictures, each a function of the round."""
+    """A module with the three renderers (`engine.pictures`, or the old `engine/collage.py`) -> its three
+    pictures, each a function of the round."""
 
     def one_collage(r: int) -> bytes:
         return module.render_collage(faces[r % len(faces)], tiles(faces, r, 5), labels(r))
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_start = os.getloadavg()[0]
     faces = thumbnails()
-    old, new = scenes(collage_at(BASE), faces), scenes(collage, faces)
+    old, new = scenes(collage_at(BASE), faces), scenes(pictures, faces)
     report: dict[str, object] = {"base": BASE, "rounds": args.rounds}
     log(f"collage bench: {args.rounds} rounds, old = engine/collage.py at {BASE[:10]}, load {load_start:.2f}")
     log(f"{'picture':<9}{'old ms':>9}{'new ms':>9}{'new/old':>9}{'old KB':>9}{'new KB':>9}")

@@ -8,7 +8,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +92,7 @@ def synth_queries(count: int, shape: Shape, rng: np.random.Generator) -> list[np
 
 
 def interleaved(
-    contenders: dict[str, Callable[[int], object]], rounds: int, every: dict[str, int] | None = None
+    contenders: Mapping[str, Callable[[int], object]], rounds: int, every: dict[str, int] | None = None
 ) -> dict[str, list[float]]:
     """Run the contenders round after round, in a new random order each round; each one's timings (s).
 

@@ -13,8 +13,10 @@ median of `--rounds` runs of each step that `FaceModels.embed` goes through:
 - `network`: `compute_face_descriptor` on that chip (the ResNet alone);
 - `descriptor`: `compute_face_descriptor(image, landmarks)`, dlib's own encoder: chip + network;
 - `numpy network`: `engine.encoder.FaceEncoder.encode` on the same chip (where the interpreter has the
-  project's dependencies), what `FaceModels.embed` runs since dlib-bin's encoder was replaced; its
-  descriptors are compared to dlib's (`numpy_max_abs_diff`).
+  project's dependencies), what `FaceModels.embed` ran after dlib-bin's encoder and before issue #20;
+  its descriptors are compared to dlib's (`numpy_max_abs_diff`);
+- `onnx network`: `engine.encoder_onnx.OnnxFaceEncoder.encode`, the same weights run by ONNX Runtime on
+  one thread, what `FaceModels.embed` runs now (`onnx_max_abs_diff` against dlib's descriptors).
 Each other build is run with OpenBLAS on 1 thread (what one worker of the project's process pool, one
 per core, would use) and with its default threads; its descriptors are compared to this interpreter's
 (largest absolute difference per component, largest Euclidean distance between the two descriptors of
@@ -57,7 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-STEPS = ("landmarks", "chip", "network", "descriptor", "numpy network")
+STEPS = ("landmarks", "chip", "network", "descriptor", "numpy network", "onnx network")
 
 
 def log(message: str) -> None:
@@ -73,14 +75,17 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
 
     predictor = dlib.shape_predictor(predictor_path)
     encoder = dlib.face_recognition_model_v1(encoder_path)
-    try:  # the project's numpy encoder, where this interpreter can import it
+    try:  # the project's numpy and ONNX Runtime encoders, where this interpreter can import them
         from engine.encoder import FaceEncoder
+        from engine.encoder_onnx import OnnxFaceEncoder
 
-        ours = FaceEncoder.from_file(encoder_path)
+        loaded = FaceEncoder.from_file(encoder_path)
+        ours: FaceEncoder | None = loaded
+        onnx_run: OnnxFaceEncoder | None = OnnxFaceEncoder(loaded)
     except ImportError:
-        ours = None
-    steps = STEPS if ours is not None else STEPS[:-1]
-    numpy_diff = 0.0
+        ours = onnx_run = None
+    steps = STEPS if ours is not None else STEPS[:-2]
+    numpy_diff = onnx_diff = 0.0
     data = np.load(faces_file)
     count = int(data["count"])
     per_face: dict[str, list[float]] = {step: [] for step in steps}
@@ -113,11 +118,15 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
             start = time.perf_counter()
             descriptor = encoder.compute_face_descriptor(pixels, shape, 0)
             runs["descriptor"].append(time.perf_counter() - start)
-            if ours is not None:
+            if ours is not None and onnx_run is not None:
                 start = time.perf_counter()
                 from_numpy = ours.encode(np.asarray(chip))
                 runs["numpy network"].append(time.perf_counter() - start)
                 numpy_diff = max(numpy_diff, float(np.abs(from_numpy - np.asarray(descriptor)).max()))
+                start = time.perf_counter()
+                from_onnx = onnx_run.encode(np.asarray(chip))
+                runs["onnx network"].append(time.perf_counter() - start)
+                onnx_diff = max(onnx_diff, float(np.abs(from_onnx - np.asarray(descriptor)).max()))
         for step in steps:
             per_face[step].append(statistics.median(runs[step][1:]))
         descriptors.append([float(v) for v in descriptor])
@@ -138,6 +147,7 @@ def worker(faces_file: str, predictor_path: str, encoder_path: str, rounds: int)
         "detect_ms_per_photo": round(statistics.mean(detect) * 1e3, 2),
         "ms_per_face_max": {step: round(max(per_face[step]) * 1e3, 2) for step in steps},
         "numpy_max_abs_diff": numpy_diff if ours is not None else None,
+        "onnx_max_abs_diff": onnx_diff if ours is not None else None,
         "chip_plus_network_ms": round(ms["chip"] + ms["network"], 2),
         "descriptor_from_chip_max_abs_diff": chip_vs_full,
         "descriptors": descriptors,
@@ -174,7 +184,7 @@ def prepare_faces(path: Path, limit: int | None) -> list[str]:
             arrays[f"pixels_{len(names)}"] = pixels
             arrays[f"box_{len(names)}"] = np.array(box, dtype=np.int64)
             names.append(f"{photo_path.relative_to(FACES_DIR)}@{box}")
-    np.savez(path, count=len(names), photos=photos, **arrays)
+    np.savez(path, allow_pickle=False, count=len(names), photos=photos, **arrays)
     return names
 
 
@@ -218,6 +228,7 @@ def summary_line(label: str, report: dict) -> str:
         f"{label}: landmarks {ms['landmarks']} ms, chip {ms['chip']} ms, network {ms['network']} ms, "
         f"descriptor (chip + network) {ms['descriptor']} ms per face; "
         + (f"numpy network {ms['numpy network']} ms; " if "numpy network" in ms else "")
+        + (f"ONNX Runtime network {ms['onnx network']} ms; " if "onnx network" in ms else "")
         + f"HOG detection "
         f"{report['detect_ms_per_photo']} ms per photo; BLAS {report['DLIB_USE_BLAS']}, "
         f"AVX {report['USE_AVX_INSTRUCTIONS']}, OPENBLAS_NUM_THREADS {report['openblas_num_threads']}"
@@ -284,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             "network_share": round(ms["network"] / per_face, 3),
         },
         "numpy_speedup_network": round(ms["network"] / ms["numpy network"], 2),
+        "onnx_speedup_network": round(ms["network"] / ms["onnx network"], 2),
+        "onnx_vs_numpy_network": round(ms["onnx network"] / ms["numpy network"], 3),
         "others": [{k: v for k, v in o.items() if k != "descriptors"} for o in others],
         "machine": _machine(load_start),
         "seconds": round(time.perf_counter() - started, 1),
@@ -291,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     log(
         f"encoder: split of a face's embedding: {report['split']}; the numpy network is "
         f"{report['numpy_speedup_network']}x dlib-bin's, descriptors within "
-        f"{project['numpy_max_abs_diff']:.1e}; done in {report['seconds']} s"
+        f"{project['numpy_max_abs_diff']:.1e}; ONNX Runtime's (what FaceModels runs) "
+        f"{report['onnx_speedup_network']}x dlib-bin's, {report['onnx_vs_numpy_network']}x the numpy "
+        f"run's time, descriptors within {project['onnx_max_abs_diff']:.1e}; done in {report['seconds']} s"
     )
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
     return 0

@@ -21,29 +21,26 @@ Progress and results go to stderr; with --json the last line of stdout is one JS
 
 The machine is small and shared, so timings are medians of rounds that interleave the things compared:
 a burst of load from elsewhere then hits both sides of a ratio alike.
+
+The ranking figures are measured in `bench/ranking.py`, the pipeline's in `bench/pipeline.py`; the startup,
+the sections of other benches, the ratios and the report here.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import gc
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
@@ -51,26 +48,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.common import (  # noqa: E402
-    PHOTOS_PER_CELEBRITY,
-    Shape,
-    demo_shape,
-    interleaved,
-    log,
-    machine,
-    median_ms,
-    synth_gallery,
-    synth_queries,
-)
-from engine.pool import FacePool, default_workers  # noqa: E402
-from engine.ranking import DIM, FaceIndex  # noqa: E402
+from bench.common import PHOTOS_PER_CELEBRITY, Shape, demo_shape, log, machine, synth_gallery  # noqa: E402
+from bench.pipeline import measure_pipeline, pipeline_photos  # noqa: E402
+from bench.ranking import measure_100k, measure_ranking  # noqa: E402
+from engine.pool import default_workers  # noqa: E402
+from engine.ranking import DIM  # noqa: E402
 from store.names import name_key  # noqa: E402
-from tests.paths import FACES_DIR, manifest  # noqa: E402
 
 STARTUP_SCRIPT = Path(__file__).resolve().parent / "startup.py"
-TOP = 5
-FAISS_K = 50  # enough nearest photos to hold 5 distinct celebrities at 10 photos each
-STREAM_CHUNK = 65536  # rows per task of the threaded read pass (32 MB)
 DUMMY_THUMBNAIL = b"\xff\xd8\xff\xe0" + bytes(60)  # 64 bytes: only the embeddings are loaded at start
 
 GOALS = {
@@ -80,287 +65,6 @@ GOALS = {
     "project_vs_seed": (">=", 3.0),
     "rss_mb_1m": ("<=", 1200.0),
 }
-
-
-# Ranking
-
-
-def stream_passes(
-    matrix: np.ndarray, workers: int, pool: ThreadPoolExecutor
-) -> dict[str, Callable[[], object]]:
-    """Plain read passes over the matrix: the floor any query must pay. The fastest one counts.
-
-    `sum`: numpy's pairwise sum on one core. `threaded_sum`: the same on row chunks across `workers`
-    threads (numpy releases the GIL), since a single core does not saturate the memory bus here.
-    """
-
-    def threaded_sum() -> float:
-        starts = range(0, matrix.shape[0], STREAM_CHUNK)
-        return sum(pool.map(lambda s: float(matrix[s : s + STREAM_CHUNK].sum()), starts))
-
-    passes: dict[str, Callable[[], object]] = {"sum": matrix.sum}
-    if workers > 1:
-        passes[f"threaded_sum_{workers}"] = threaded_sum
-    return passes
-
-
-def distinct_celebrities(labels: np.ndarray, celebs: np.ndarray, k: int) -> list[int]:
-    """The first k distinct celebrities among photo rows listed nearest first."""
-    seen: list[int] = []
-    for row in labels.tolist():
-        celeb = int(celebs[row])
-        if celeb not in seen:
-            seen.append(celeb)
-            if len(seen) == k:
-                break
-    return seen
-
-
-class OpenBlasThreads:
-    """Set OpenBLAS's thread count for a while (as threadpoolctl would), for the 1-thread comparison.
-
-    Found by name among the libraries this process has loaded; None when there is no such OpenBLAS.
-    Only the bench does this: the project leaves numpy's threading as it is.
-    """
-
-    def __init__(self, lib: ctypes.CDLL, prefix: str) -> None:
-        self._set = getattr(lib, f"{prefix}set_num_threads{_suffix(prefix)}")
-        self._get = getattr(lib, f"{prefix}get_num_threads{_suffix(prefix)}")
-
-    @classmethod
-    def find(cls) -> OpenBlasThreads | None:
-        with contextlib.suppress(OSError):
-            with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-                paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-            for path in sorted(paths):
-                lib = ctypes.CDLL(path)
-                for prefix in ("scipy_openblas_", "openblas_"):
-                    with contextlib.suppress(AttributeError):
-                        return cls(lib, prefix)
-        return None
-
-    @contextlib.contextmanager
-    def limit(self, threads: int) -> Iterator[None]:
-        before = self._get()
-        self._set(threads)
-        try:
-            yield
-        finally:
-            self._set(before)
-
-
-def _suffix(prefix: str) -> str:
-    # scipy-openblas (numpy's wheels) builds with 64-bit integers and a "64_" symbol suffix.
-    return "64_" if prefix.startswith("scipy") else ""
-
-
-def measure_ranking(n: int, rounds: int, shape: Shape, rng: np.random.Generator) -> dict:
-    """FaceIndex.rank at n against a plain read pass and faiss IndexFlatL2, interleaved."""
-    import faiss  # a dev dependency: imported here, not when a worker process loads this module
-
-    workers = default_workers()
-    started = time.perf_counter()
-    vectors, celebs = synth_gallery(n, shape, rng)
-    index = FaceIndex(capacity=n)
-    index.extend(np.arange(n), celebs, vectors)
-    del vectors
-    matrix = index.vectors
-    flat = faiss.IndexFlatL2(DIM)
-    flat.add(matrix)
-    norms = np.linalg.norm(matrix[:100_000], axis=1)
-    log(
-        f"ranking: {n:,} synthetic photos ({n // PHOTOS_PER_CELEBRITY:,} celebrities), |x| "
-        f"{norms.min():.2f}..{norms.max():.2f} mean {norms.mean():.2f} (demo: {shape.norms[0]:.2f}.."
-        f"{shape.norms[2]:.2f} mean {shape.norms[1]:.2f}); built in {time.perf_counter() - started:.1f} s"
-    )
-    queries = synth_queries(rounds + 1, shape, rng)
-    with ThreadPoolExecutor(workers) as pool:
-        streams = stream_passes(matrix, workers, pool)
-        contenders: dict[str, Callable[[int], object]] = {
-            "rank": lambda r: index.rank(queries[r], TOP),
-            "faiss": lambda r: flat.search(queries[r][None, :], FAISS_K),
-        }
-        blas = OpenBlasThreads.find()
-        if blas is not None and workers > 1:  # does OpenBLAS's threading help one matrix-vector product?
-
-            def rank_1thread(r: int) -> object:
-                with blas.limit(1):
-                    return index.rank(queries[r], TOP)
-
-            contenders["rank_1thread"] = rank_1thread
-        contenders.update({f"stream:{name}": (lambda r, f=f: f()) for name, f in streams.items()})
-        for warm in contenders.values():  # first touches: page faults, thread start-up, buffers
-            warm(rounds)
-        times = interleaved(contenders, rounds)
-    stream_name = min(streams, key=lambda name: statistics.median(times[f"stream:{name}"]))
-    checked = queries[:20]
-    agree = sum(
-        [h.celebrity_id for h in index.rank(q, TOP)]
-        == distinct_celebrities(flat.search(q[None, :], FAISS_K)[1][0], celebs, TOP)
-        for q in checked
-    )
-    result = {
-        "n": n,
-        "ms": median_ms(times["rank"]),
-        "stream_ms": median_ms(times[f"stream:{stream_name}"]),
-        "stream_how": stream_name,
-        "stream_ms_each": {name: median_ms(times[f"stream:{name}"]) for name in streams},
-        "ms_openblas_1thread": median_ms(times["rank_1thread"]) if "rank_1thread" in times else None,
-        "faiss_flat_ms": median_ms(times["faiss"]),
-        "faiss_k": FAISS_K,
-        "faiss_threads": faiss.omp_get_max_threads(),
-        "rounds": rounds,
-        "top5_same_as_faiss": f"{agree}/{len(checked)}",
-    }
-    log(
-        f"ranking at {n:,}: rank {result['ms']} ms (OpenBLAS on 1 thread: "
-        f"{result['ms_openblas_1thread']} ms), read pass {result['stream_ms']} ms ({stream_name}; "
-        f"each: {result['stream_ms_each']}), faiss IndexFlatL2 k={FAISS_K} {result['faiss_flat_ms']} ms; "
-        f"top 5 as faiss's for {agree}/{len(checked)} queries"
-    )
-    return result
-
-
-def measure_100k(rounds: int, seed_rounds: int, shape: Shape, rng: np.random.Generator) -> dict:
-    """FaceIndex.rank at 100k against the notebook's sort of a name → embedding dict."""
-    n = 100_000
-    vectors, celebs = synth_gallery(n, shape, rng)
-    index = FaceIndex(capacity=n)
-    index.extend(np.arange(n), celebs, vectors)
-    # The notebook: one photo per name, face_recognition's float64 embeddings, a sort by distance.
-    notebook = {f"celebrity {i}": v.astype(np.float64) for i, v in enumerate(vectors)}
-    queries = synth_queries(rounds + 1, shape, rng)
-
-    def seed_sort(r: int) -> object:
-        q = queries[r].astype(np.float64)
-        return sorted(notebook.items(), key=lambda kv: np.linalg.norm(kv[1] - q))[:TOP]
-
-    index.rank(queries[rounds], TOP)
-    step = max(1, rounds // seed_rounds)
-    times = interleaved(
-        {"rank": lambda r: index.rank(queries[r], TOP), "seed": seed_sort}, rounds, every={"seed": step}
-    )
-    result = {"ms_100k": median_ms(times["rank"]), "seed_sort_ms_100k": median_ms(times["seed"])}
-    log(
-        f"ranking at 100,000: rank {result['ms_100k']} ms ({len(times['rank'])} queries), notebook sort "
-        f"{result['seed_sort_ms_100k']} ms ({len(times['seed'])} queries, interleaved)"
-    )
-    return result
-
-
-# Pipeline
-
-
-def pipeline_photos(quick: bool) -> list[Path]:
-    """Every photo of the shared manifest; in quick mode the three smallest (by pixels)."""
-    paths = [path for path, _ in manifest()]
-    if quick:
-        from PIL import Image
-
-        def pixels(path: Path) -> int:
-            with Image.open(path) as image:
-                return image.width * image.height
-
-        paths = sorted(paths, key=pixels)[:3]
-    return paths
-
-
-async def _project_pass(pool: FacePool, photos: list[bytes]) -> tuple[float, list[int]]:
-    """All photos submitted at once; seconds until the last is done, and faces found in each."""
-    start = time.perf_counter()
-    analyses = await asyncio.gather(*(pool.analyze(data) for data in photos))
-    return time.perf_counter() - start, [a.faces_found for a in analyses]
-
-
-def _import_face_recognition() -> ModuleType:
-    """The notebook's library (imported late: it loads its models and changes a Pillow default)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # face_recognition_models: "pkg_resources is deprecated"
-        import face_recognition
-    return face_recognition
-
-
-def _seed_pass(face_recognition: ModuleType, paths: list[Path]) -> tuple[float, list[int]]:
-    """The notebook's loop on one core: load_image_file → face_locations → face_encodings, defaults.
-
-    The locations found are passed on to face_encodings (without them it would detect a second time),
-    which is the faster way to write the notebook's loop: the anchor is not made slow on purpose.
-    """
-    faces: list[int] = []
-    start = time.perf_counter()
-    for path in paths:
-        image = face_recognition.load_image_file(str(path))
-        locations = face_recognition.face_locations(image)
-        face_recognition.face_encodings(image, locations)
-        faces.append(len(locations))
-    return time.perf_counter() - start, faces
-
-
-def _alternate_passes(
-    pool: FacePool, face_recognition: ModuleType, paths: list[Path], photos: list[bytes], passes: int
-) -> dict[str, list[tuple[float, list[int]]]]:
-    """Project and notebook passes taking turns (who goes first alternates), so both meet the same load."""
-
-    async def run() -> dict[str, list[tuple[float, list[int]]]]:
-        results: dict[str, list[tuple[float, list[int]]]] = {"project": [], "seed": []}
-        for number in range(passes):
-            for side in ("project", "seed") if number % 2 == 0 else ("seed", "project"):
-                if side == "project":
-                    results[side].append(await _project_pass(pool, photos))
-                else:  # blocks the loop, which has nothing else to do meanwhile
-                    results[side].append(_seed_pass(face_recognition, paths))
-        return results
-
-    return asyncio.run(run())
-
-
-def measure_pipeline(quick: bool) -> dict:
-    """Photos per second: the project's process pool (warm-up excluded) against the notebook's loop on
-    one core, on the same photos, with the faces each finds."""
-    paths = pipeline_photos(quick)
-    photos = [path.read_bytes() for path in paths]
-    workers = default_workers()
-    passes = 1 if quick else 3
-    face_recognition = _import_face_recognition()
-    pool = FacePool(kind="process", workers=workers, queue_limit=len(photos) + workers)
-    try:
-        start = time.perf_counter()
-        pool.warm_up()
-        warm_up = time.perf_counter() - start
-        results = _alternate_passes(pool, face_recognition, paths, photos, passes)
-    finally:
-        pool.close()
-    for side, label in (("project", f"project, {workers} worker processes"), ("seed", "notebook, one core")):
-        log(f"pipeline, {label}: passes of {', '.join(f'{s:.2f}' for s, _ in results[side])} s")
-    project_s = statistics.median(s for s, _ in results["project"])
-    seed_s = statistics.median(s for s, _ in results["seed"])
-    faces_project, faces_seed = results["project"][0][1], results["seed"][0][1]
-    mismatches = [
-        {"photo": str(path.relative_to(FACES_DIR)), "project": a, "seed": b}
-        for path, a, b in zip(paths, faces_project, faces_seed, strict=True)
-        if a != b
-    ]
-    result = {
-        "photos": len(photos),
-        "workers": workers,
-        "project_per_s": round(len(photos) / project_s, 3),
-        "seed_1core_per_s": round(len(photos) / seed_s, 3),
-        "project_s": round(project_s, 3),
-        "seed_s": round(seed_s, 3),
-        "warm_up_s": round(warm_up, 3),
-        "passes": passes,
-        "faces_project": sum(faces_project),
-        "faces_seed": sum(faces_seed),
-        "same_faces_per_photo": not mismatches,
-        "faces_differ": mismatches,
-    }
-    log(
-        f"pipeline: {len(photos)} photos, warm-up {warm_up:.2f} s (excluded); project "
-        f"{result['project_per_s']} photos/s, notebook {result['seed_1core_per_s']} photos/s; faces "
-        f"{result['faces_project']} vs {result['faces_seed']}, same per photo: "
-        f"{result['same_faces_per_photo']} {mismatches or ''}"
-    )
-    return result
 
 
 # Startup
@@ -493,7 +197,7 @@ def measure_bot_section(photos: int) -> dict | None:
     if importlib.util.find_spec("bench.bot") is None:
         log('bot: bench/bot.py is not there yet, so "bot" is null')
         return None
-    from bench.bot import measure_bot  # type: ignore[import-not-found]
+    from bench.bot import measure_bot
 
     result = measure_bot(photos)
     log(f"bot: {result}")

@@ -91,7 +91,9 @@ def measure(models: FaceModels) -> dict:
 
 
 def _figures(rows: list) -> dict:
-    same, different, hits, queries = [], [], 0, 0
+    same: list[float] = []
+    different: list[float] = []
+    hits = queries = 0
     for i, (_, who, group, vector) in enumerate(rows):
         gallery: dict[str, list[np.ndarray]] = {}
         for j, (_, other_who, other_group, other) in enumerate(rows):
@@ -103,7 +105,7 @@ def _figures(rows: list) -> dict:
         if who in gallery and len(gallery) > 1:
             queries += 1
             nearest = {name: min(np.linalg.norm(np.array(v) - vector, axis=1)) for name, v in gallery.items()}
-            hits += min(nearest, key=nearest.get) == who  # type: ignore[arg-type]
+            hits += min(nearest, key=nearest.__getitem__) == who
     steady, pairs, remembered = _stranger_steadiness(rows)
     return {
         "same_mean": float(np.mean(same)),

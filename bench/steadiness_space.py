@@ -379,10 +379,10 @@ def sticky_splits(
         return
     for _ in range(splits):
         for k in KINDS:
-            people = np.array(sorted(set(y[kind == k].tolist())))
-            rng.shuffle(people)
-            cut = round(len(people) * 2 / 3)
-            yield list(people[:cut]), list(people[cut:])
+            shuffled = np.array(sorted(set(y[kind == k].tolist())))
+            rng.shuffle(shuffled)
+            cut = round(len(shuffled) * 2 / 3)
+            yield list(shuffled[:cut]), list(shuffled[cut:])
 
 
 def sticky(
@@ -392,7 +392,9 @@ def sticky(
     photo). Per kind of stranger and margin: steadiness over ordered pairs of a stranger's photos; top-1 of
     a held-out photo when the previous answer was each other celebrity in turn (the worst case: a friend's
     face sent before); and how many % points below the new #1 the kept answer shows (fitted calibration)."""
-    out = {k: {m: {"steady": [], "top1": [], "points": []} for m in MARGINS} for k in KINDS}
+    out: dict[str, dict[float, dict[str, list[float]]]] = {
+        k: {m: {"steady": [], "top1": [], "points": []} for m in MARGINS} for k in KINDS
+    }
     for members, strangers in sticky_splits(y, kind, protocol, splits, rng):
         gallery, held = {}, {}
         for name in members:

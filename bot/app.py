@@ -14,6 +14,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    Message,
     Update,
 )
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -23,25 +24,38 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot.console import default_db_path
-from bot.handlers import admin, audit, games, info, lookalike, webapp, wikidata
+from bot.handlers import (
+    admin,
+    albums,
+    audit_chat,
+    info,
+    leaderboard,
+    lookalike,
+    rounds,
+    share,
+    twins,
+    webapp,
+    wikidata_chat,
+)
 from bot.handlers.errors import on_error
-from bot.logs import setup_logging
 from bot.loop_lag import LagMonitor
-from bot.services import Admission, LastAnswers, Services
-from bot.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, load_settings
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from service.albums import ADD_CAPTION, TWINS_CAPTION
+from service.logs import setup_logging
+from service.services import Admission, LastAnswers, Services
+from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
+from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
 from store.gallery import DISK_FULL, Gallery
 from store.gallery_file import GalleryFault
-from store.games import Games
 from store.jobs import Jobs
 
 if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
@@ -51,7 +65,7 @@ log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 # What the draw workers import at start: the drawing functions' module (and with it the collage code).
-DRAW_MODULES = ("bot.render",)
+DRAW_MODULES = ("service.render",)
 
 
 class StartupError(Exception):
@@ -78,7 +92,6 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     application = builder.build()
     application.bot_data["settings"] = settings
-    application.bot_data["games"] = games.GameTable()
     register_handlers(application)
     return application
 
@@ -87,10 +100,12 @@ def register_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     media = filters.PHOTO | filters.Document.ALL
-    add_caption = filters.CaptionRegex(admin.ADD_CAPTION)
+    add_caption = filters.CaptionRegex(ADD_CAPTION)
     import_caption = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(admin.TWINS_CAPTION))
-    round_entry = groups & games.ReplyToRound(application.bot_data["games"]) & media
+    album_item = media & _InAlbum() & (private | add_caption | filters.CaptionRegex(TWINS_CAPTION))
+    # A selfie is an entry; anything else replying to the round gets the rules again (a command stays
+    # that command, and a photo captioned /add goes to its handler above).
+    round_entry = groups & rounds.ReplyToRound(application) & ~filters.COMMAND & ~filters.StatusUpdate.ALL
 
     application.add_handlers(
         [
@@ -105,19 +120,21 @@ def register_handlers(application: Application) -> None:
             CommandHandler("stats", admin.on_stats),
             CommandHandler("export", admin.on_export),
             CommandHandler("import", admin.on_import),
-            CommandHandler("wikidata", wikidata.on_wikidata, block=False),  # minutes: never hold others up
-            CommandHandler("credits", wikidata.on_credits),
+            CommandHandler(
+                "wikidata", wikidata_chat.on_wikidata, block=False
+            ),  # minutes: never hold others up
+            CommandHandler("credits", wikidata_chat.on_credits),
             CommandHandler("admin", webapp.on_admin),
-            CommandHandler("audit", audit.on_audit),
-            MessageHandler(album_item, admin.on_album_item),
+            CommandHandler("audit", audit_chat.on_audit),
+            MessageHandler(album_item, albums.on_album_item),
             MessageHandler(media & add_caption, admin.on_add_caption),
             MessageHandler(filters.Document.ALL & import_caption, admin.on_import),
             # group games
-            CommandHandler("game", games.on_game),
-            CommandHandler("endgame", games.on_endgame),
-            CommandHandler("leaderboard", games.on_leaderboard),
-            CommandHandler("twins", games.on_twins),
-            MessageHandler(round_entry, games.on_round_reply),
+            CommandHandler("game", rounds.on_game),
+            CommandHandler("endgame", rounds.on_endgame),
+            CommandHandler("leaderboard", leaderboard.on_leaderboard),
+            CommandHandler("twins", twins.on_twins),
+            MessageHandler(round_entry, rounds.on_round_reply),
             # lookalike requests
             CommandHandler("lookalike", lookalike.on_lookalike_command),
             MessageHandler(private & media, lookalike.on_private_photo),
@@ -125,18 +142,19 @@ def register_handlers(application: Application) -> None:
             # anything else in a private chat gets a short hint
             MessageHandler(private & filters.TEXT, info.on_text),
             MessageHandler(private & ~filters.StatusUpdate.ALL, info.on_other_media),
+            InlineQueryHandler(share.on_inline_query),  # Share: the user's own recent collages
         ],
         group=0,
     )
     # Group -1 runs first and answers nothing: it only notes album items for /twins.
-    application.add_handler(MessageHandler(media & _InAlbum(), games.on_album_item, block=False), group=-1)
+    application.add_handler(MessageHandler(media & _InAlbum(), twins.on_album_item, block=False), group=-1)
     application.add_error_handler(on_error)
 
 
 class _InAlbum(filters.MessageFilter):
     """Messages that are items of an album (they share a media_group_id)."""
 
-    def filter(self, message) -> bool:  # type: ignore[no-untyped-def,override]
+    def filter(self, message: Message) -> bool:
         return message.media_group_id is not None
 
 
@@ -251,9 +269,9 @@ async def on_startup(application: Application) -> None:
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
         last_answers=LastAnswers(settings.lookalike_remember_minutes),
+        shared=SharedAnswers(settings.lookalike_share_minutes),
     )
     application.bot_data["services"] = svc
-    application.bot_data["games"].store = Games(gallery)
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
     if stale(gallery):
         svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
@@ -266,10 +284,10 @@ async def on_startup(application: Application) -> None:
     if settings.web_app_url:
         await _start_web_app(application, svc)
     context = ContextTypes.DEFAULT_TYPE(application)
-    await games.recover_rounds(context)
+    await rounds.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, %s%s, %s, %s %s draw workers, %s photos in flight (limit %s)",
+        "ready: @%s, %s%s, %s, %s %s draw workers, %s photos in flight (limit %s), %s",
         application.bot.username,
         describe_gallery(gallery, demo),
         describe_disk(gallery),
@@ -278,6 +296,7 @@ async def on_startup(application: Application) -> None:
         draw.kind,
         svc.admission.in_flight,
         svc.admission.limit,
+        share.describe_sharing(application),
     )
 
 
@@ -348,7 +367,7 @@ async def open_face_pool(settings: Settings) -> FacePool | ClusterPool:
 def describe_pool(pool: FacePool | ClusterPool) -> str:
     """For the start-up log: how many workers of which kind (and where, for a cluster)."""
     if pool.kind == "cluster":
-        return f"{pool.workers} cluster workers at {pool.address}"  # type: ignore[union-attr]
+        return f"{pool.workers} cluster workers at {pool.address}"
     return f"{pool.workers} {pool.kind} workers"
 
 
@@ -386,7 +405,7 @@ async def on_shutdown(application: Application) -> None:
     if web_app is not None:
         await web_app.stop()
     if svc.pool.kind == "cluster":
-        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))  # type: ignore[arg-type]
+        await asyncio.gather(svc.pool.close(), asyncio.to_thread(svc.draw.close))
     else:
         await asyncio.gather(asyncio.to_thread(svc.pool.close), asyncio.to_thread(svc.draw.close))
     if svc.refitter is not None:

@@ -11,33 +11,19 @@ import contextlib
 import logging
 import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from engine.images import MAX_FILE_BYTES
+from service.photo_ref import PhotoRef
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+__all__ = ["PhotoRef", "download", "photo_ref", "reply_to", "showing_work", "with_retries"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic")
-
-
-@dataclass(frozen=True)
-class PhotoRef:
-    """A photo somewhere on Telegram's servers: its file id, its size if known, and whether it is an image."""
-
-    file_id: str
-    file_size: int | None
-    is_image: bool
-    is_zip: bool = False
-
-    @property
-    def too_large(self) -> bool:
-        return self.file_size is not None and self.file_size > MAX_FILE_BYTES
 
 
 def photo_ref(message: Message | None) -> PhotoRef | None:

@@ -72,7 +72,9 @@ class HnswGraph:
     def memory_bytes(self) -> int:
         """Vectors (float32) and links, as faiss holds them."""
         hnsw = self._index.hnsw
-        links = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
+        # faiss-cpu's bundled stub lacks HNSW.neighbors and .offsets; the SWIG object has them.
+        neighbors, offsets = hnsw.neighbors, hnsw.offsets  # type: ignore[attr-defined]
+        links = neighbors.size() * 4 + offsets.size() * 8 + hnsw.levels.size() * 4
         return int(self._index.ntotal * self._index.d * 4 + links + self._keys.nbytes + self._alive.nbytes)
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
@@ -107,7 +109,7 @@ class HnswGraph:
 
     def search(self, query: np.ndarray, count: int) -> np.ndarray:
         """Keys of about the `count` nearest live rows (approximate)."""
-        params = self._faiss.SearchParametersHNSW()
+        params = self._faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # in faiss, not its stub
         params.efSearch = max(self.expansion, count)
         _, positions = self._index.search(
             np.asarray(query, dtype=np.float32).reshape(1, -1), count, params=params

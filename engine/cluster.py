@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from distributed import Client, Nanny, Scheduler, WorkerPlugin, get_worker
+from distributed import Client, Future, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
@@ -121,7 +121,9 @@ class FaceModelsPlugin(WorkerPlugin):
         self.models = FaceModels()
 
 
-def analyze_on_worker(data: bytes, max_faces: int = MAX_FACES) -> Analysis | ImageError:
+def analyze_on_worker(
+    data: bytes, max_faces: int = MAX_FACES, thorough: bool = False
+) -> Analysis | ImageError:
     """The task: decode, detect and embed `data` with this worker's models.
 
     A photo that cannot be read is an answer, not a failure of the worker: its `ImageError` is returned
@@ -136,7 +138,7 @@ def analyze_on_worker(data: bytes, max_faces: int = MAX_FACES) -> Analysis | Ima
         worker.plugins[PLUGIN_NAME] = plugin
     assert plugin.models is not None
     try:
-        return plugin.models.analyze(data, max_faces)
+        return plugin.models.analyze(data, max_faces, thorough)
     except ImageError as exc:
         return exc
 
@@ -372,22 +374,23 @@ class ClusterPool:
 
     # the work
 
-    async def analyze(self, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
-        """Decode, detect and embed `data` on a worker. Raises ImageError, Busy, NoWorker or WorkerCrashed."""
+    async def analyze(self, data: bytes, max_faces: int = MAX_FACES, thorough: bool = False) -> Analysis:
+        """Decode, detect and embed `data` on a worker (`thorough`: as `FaceModels.analyze`). Raises
+        ImageError, Busy, NoWorker or WorkerCrashed."""
         if self._pending >= self.queue_limit:
             raise Busy(f"{self._pending} photos already queued")
         self._pending += 1
         try:
-            return await self._analyze(data, max_faces)
+            return await self._analyze(data, max_faces, thorough)
         finally:
             self._pending -= 1
 
-    async def _analyze(self, data: bytes, max_faces: int) -> Analysis:
+    async def _analyze(self, data: bytes, max_faces: int, thorough: bool) -> Analysis:
         waiting = _NoWorkerClock(self.wait)
         while True:
             await self._until_connected(waiting)
             assert self._client is not None
-            future = self._client.submit(analyze_on_worker, data, max_faces, pure=False)
+            future = self._client.submit(analyze_on_worker, data, max_faces, thorough, pure=False)
             outcome = asyncio.ensure_future(_outcome(future))
             try:
                 while not outcome.done():
@@ -423,11 +426,11 @@ class _Lost:
     reason: str
 
 
-async def _outcome(future: object) -> Analysis | ImageError | _Lost:
+async def _outcome(future: Future) -> Analysis | ImageError | _Lost:
     """The future's result; `_Lost` instead of Dask's cancellation (a CancelledError would cancel the
     awaiting task itself); `WorkerCrashed` when the photo killed every worker that tried it."""
     try:
-        return await future  # type: ignore[misc]
+        return await future
     except FutureCancelledError as exc:
         return _Lost(exc.reason)
     except CommClosedError as exc:  # the scheduler went while the result was being fetched

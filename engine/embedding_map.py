@@ -327,7 +327,7 @@ def render_map(
         if pca is None:
             raise ValueError("query must be a 2-D point (or pass pca= to project an embedding)")
         q = pca.transform(q)
-    keep = np.isfinite(pts).all(axis=1)  # a NaN point cannot be placed; drop it rather than fail
+    keep = np.asarray(np.isfinite(pts).all(axis=1))  # a NaN point cannot be placed; drop it rather than fail
     pts, shown_names = pts[keep], [clean_text(n) or "?" for n, k in zip(names, keep, strict=True) if k]
 
     distinct = list(dict.fromkeys(shown_names))

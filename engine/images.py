@@ -25,7 +25,8 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class ImageError(ValueError):
-    """The input cannot be used as a photo. `code` is stable: too_large, bad_image, not_found."""
+    """The input cannot be used as a photo. `code` is stable: too_large, bad_image, unsupported (an image
+    in a format not served), not_found."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -102,7 +103,7 @@ def decode_photo(source: bytes | str | Path) -> Photo:
 def _check_header(image: Image.Image) -> None:
     """Refuse formats we do not serve and pixel counts we will not decode, from the header alone."""
     if image.format not in ALLOWED_FORMATS:
-        raise ImageError("bad_image", f"unsupported image format {image.format or 'unknown'}")
+        raise ImageError("unsupported", f"unsupported image format {image.format or 'unknown'}")
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageError("bad_image", "image has no pixels")

@@ -114,12 +114,12 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
         os.nice(nice)
 
 
-def _analyze(data: bytes, max_faces: int) -> Analysis:
+def _analyze(data: bytes, max_faces: int, thorough: bool = False) -> Analysis:
     models: FaceModels | None = getattr(_worker, "models", None)
     if models is None:  # a thread that somehow skipped the initializer
         _init_worker()
         models = _worker.models
-    return models.analyze(data, max_faces)
+    return models.analyze(data, max_faces, thorough)
 
 
 def default_workers() -> int:
@@ -156,14 +156,15 @@ class FacePool:
         for future in futures:
             future.result()
 
-    async def analyze(self, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
-        """Decode, detect and embed `data` in a worker. Raises ImageError, Busy or WorkerCrashed."""
+    async def analyze(self, data: bytes, max_faces: int = MAX_FACES, thorough: bool = False) -> Analysis:
+        """Decode, detect and embed `data` in a worker (`thorough`: as `FaceModels.analyze`, for gallery
+        photos). Raises ImageError, Busy or WorkerCrashed."""
         if self._pending >= self.queue_limit:
             raise Busy(f"{self._pending} photos already queued")
         self._pending += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, _analyze, data, max_faces)
+            return await loop.run_in_executor(self._executor, _analyze, data, max_faces, thorough)
         except BrokenProcessPool as exc:
             self._restart()
             raise WorkerCrashed("a face worker died") from exc

@@ -181,9 +181,9 @@ class FaceIndex:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(DIM)
         if self._graph_ready and self._past_threshold():
-            hits = self._rank_approximate(q, k)
-            if hits is not None:
-                return hits
+            approximate = self._rank_approximate(q, k)
+            if approximate is not None:
+                return approximate
         scores = self._scores(q)
         celebs = self._celebs[:n]
         # The nearest photos, widening the window until k distinct celebrities appear in it.

@@ -49,7 +49,8 @@ async def search(gallery: Gallery, query: str = "", offset: int = 0, limit: int 
     key = _search_key(query)
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    where, params = "", ()
+    where = ""
+    params: tuple[str, ...] = ()
     if key is not None:
         where = (
             "WHERE instr(c.name_key, ?) > 0 OR EXISTS "

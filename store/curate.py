@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import numpy as np
 
@@ -22,12 +23,23 @@ from engine.pool import Busy, WorkerCrashed
 from store.gallery import Added, Credit, Gallery, content_hash
 from store.names import InvalidName, clean_name
 
-Analyzer = Callable[[bytes], Awaitable[Analysis]]
+
+class Analyzer(Protocol):
+    """Photo bytes → its faces. Curation asks for the thorough search (`thorough=True`): a second, smaller
+    face that the quick pass may miss must still refuse a photo as `several_faces`."""
+
+    def __call__(self, data: bytes, *, thorough: bool = ...) -> Awaitable[Analysis]: ...
+
 
 CREDITS_FILE = "credits.csv"  # beside the photos: path,author,license,license_url,source
 CREDITS_COLUMNS = ("path", "author", "license", "license_url", "source")
 MAX_CREDITS_BYTES = 5 * 1024 * 1024
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+def curation_status(error: ImageError | FaceRejected) -> str:
+    """A refusal's code for curation: an image in a format not served is a bad image here."""
+    return "bad_image" if error.code == "unsupported" else error.code
 
 
 @dataclass(frozen=True)
@@ -96,9 +108,9 @@ async def add_photo(
     if owner is not None:
         return Outcome(source, "duplicate", owner, "this exact photo is already in the gallery")
     try:
-        face = gallery_face(await analyze(data))
+        face = gallery_face(await analyze(data, thorough=True))
     except (ImageError, FaceRejected) as exc:
-        return Outcome(source, exc.code, display, str(exc))
+        return Outcome(source, curation_status(exc), display, str(exc))
     except WorkerCrashed:
         return Outcome(source, "bad_image", display, "the photo crashed the face reader")
     except Busy:
@@ -137,7 +149,7 @@ async def add_file(
     try:
         data = read_source(path)
     except ImageError as exc:
-        return Outcome(str(path), exc.code, name, exc.message)
+        return Outcome(str(path), curation_status(exc), name, exc.message)
     return await add_photo(gallery, analyze, name, data, source=source or str(path), credit=credit)
 
 
@@ -214,7 +226,7 @@ async def import_folder(
     gallery: Gallery,
     analyze: Analyzer,
     folder: Path,
-    progress: Callable[[Outcome], None] | None = None,
+    progress: Callable[[Outcome], object] | None = None,
     concurrency: int = 2,
     origin: str | None = None,
 ) -> Summary:

@@ -608,4 +608,4 @@ class Gallery:
         """SQLite's own integrity check, run at start."""
         async with self._db.execute("PRAGMA quick_check") as cursor:
             row = await cursor.fetchone()
-        return bool(row) and row[0] == "ok"
+        return row is not None and row[0] == "ok"

@@ -16,439 +16,42 @@ APIs (formats followed by the stand-in in tests/wikimedia/):
 - https://www.wikidata.org/w/api.php?action=help&modules=wbgetentities
 - https://www.mediawiki.org/wiki/API:Categorymembers
 - https://www.mediawiki.org/wiki/API:Imageinfo and https://www.mediawiki.org/wiki/Extension:CommonsMetadata
+
+The steps live beside it: `wikidata_items` (items → people), `commons_files` (people → files, with
+`commons_licence` and `html_text` for a file's licence and credit) and `wikidata_report` (what a build did).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from urllib.parse import unquote
 
+from store.commons_files import CommonsFile, candidate_titles, describe_files, title_of_source
 from store.curate import Analyzer, Outcome, add_photo
 from store.gallery import Credit, Gallery, GalleryError
-from store.names import MAX_NAME_CHARS, InvalidName, clean_name, name_key
-from store.wikimedia import HttpRefused, Wikimedia
+from store.names import MAX_NAME_CHARS, InvalidName
+from store.wikidata_items import (
+    QID,
+    Person,
+    get_entities,
+    is_human,
+    label_of,
+    person_from,
+    resolve,
+    sparql_items,
+    storable_key,
+)
+from store.wikidata_report import WHY, Note, Report, Unresolved, split_kind
+from store.wikimedia import BATCH, HttpRefused, Wikimedia
 
-QID = re.compile(r"^[Qq][1-9]\d{0,11}$")
-HUMAN = "Q5"
-THUMB_WIDTH = 1024  # px: what face detection works on (engine.faces.DETECT_MAX_SIDE); ~100-300 KB a file
-BATCH = 50  # ids or titles per wbgetentities / imageinfo request: the API's limit for non-bots
-SEARCH_LIMIT = 10
+# The build's names the front ends use, wherever they live now.
+__all__ = ["QID", "WHY", "Build", "Note", "Report", "Unresolved", "sparql_items", "split_kind"]
+
 PEOPLE_AT_ONCE = 4  # people worked on concurrently (each one's files stay in order)
-ALIAS_LANGUAGES = ("en", "ko", "ja", "zh")  # besides --lang: other names people type
 REJECTED_KEY = "wikidata.rejected.{item}"  # stored value: {file title: reason} of a person's refused files
-USABLE_MIME = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"})
-
-
-# What we know of a person and a file
-
-
-@dataclass(frozen=True)
-class Person:
-    """A Wikidata human: id, label in the chosen language, other names, image (P18) and category (P373)."""
-
-    item: str
-    label: str
-    description: str
-    aliases: tuple[str, ...]
-    images: tuple[str, ...]
-    category: str | None
-
-
-@dataclass(frozen=True)
-class CommonsFile:
-    """A Commons file as imageinfo describes it: thumbnail URL, page, credit, or why it can't be used."""
-
-    title: str
-    thumb_url: str
-    page_url: str
-    credit: Credit
-    refusal: str = ""  # e.g. "license: CC BY-NC 4.0"; empty when the file may be used
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    """An item given that is not built: why as a `code` (a key of `WHY`) and its `params`; `why` in English."""
-
-    item: str
-    code: str
-    params: dict = field(default_factory=dict, hash=False)
-
-    @property
-    def why(self) -> str:
-        return WHY[self.code].format(**self.flat_params)
-
-    @property
-    def flat_params(self) -> dict:
-        """`params` for a `str.format` template: an ambiguous name's choices as one 'Q1 label, Q2 label'."""
-        params = dict(self.params)
-        if "choices" in params:
-            params["choices"] = ", ".join(f"{qid} {label}" for qid, label in params["choices"])
-        return params
-
-
-# Why an item was not built, in English (the CLI, the logs); the bot and the admin app translate the codes.
-WHY = {
-    "no_match": "no person of that name on Wikidata",
-    "ambiguous": "ambiguous: {count} people match ({choices}); give the Q-id",
-    "no_item": "no such Wikidata item",
-    "not_person": "{label} is not a person (P31≠Q5)",
-}
-
-
-@dataclass(frozen=True)
-class Note:
-    """One fact of a build's summary without its words: a stable `code` (refused, no_photo, or an
-    `Unresolved` code), its `params` (numbers, names, Q-ids, refusal kinds) and `text`, its English line."""
-
-    code: str
-    params: dict
-    text: str
-
-
-@dataclass
-class Report:
-    """What a build did: people added or updated, photos added, refusals by reason, people with none."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    photos_added: int = 0
-    refused: Counter[str] = field(default_factory=Counter)
-    no_photo: list[str] = field(default_factory=list)  # "label (Q…)" with no usable photo
-    unresolved: list[Unresolved] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """The summary, one fact per line, in English (the CLI's; the bot words `notes` itself)."""
-        out = [
-            f"people added {len(self.added)}, updated {len(self.updated)}; photos added {self.photos_added}",
-        ]
-        return out + [note.text for note in self.notes()]
-
-    def notes(self) -> list[Note]:
-        """The summary's lines after the counts: refusals by kind, people without a photo, items not built.
-
-        A refusal kind is `refused`'s key split into `kind` and `detail`: 'download_failed (404)' → kind
-        download_failed, detail 404."""
-        out = []
-        if self.refused:
-            reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.refused.items()))
-            kinds = [{**split_kind(reason), "count": count} for reason, count in sorted(self.refused.items())]
-            total = sum(self.refused.values())
-            out.append(
-                Note("refused", {"total": total, "reasons": kinds}, f"photos refused {total}: {reasons}")
-            )
-        if self.no_photo:
-            people = ", ".join(self.no_photo)
-            params = {"count": len(self.no_photo), "people": list(self.no_photo)}
-            out.append(Note("no_photo", params, f"no usable photo ({len(self.no_photo)}): {people}"))
-        for u in self.unresolved:
-            out.append(Note(u.code, {"item": u.item, **u.params}, f"not found: {u.item}: {u.why}"))
-        return out
-
-
-def split_kind(reason: str) -> dict[str, str]:
-    """A key of `Report.refused` → its kind and detail: 'download_failed (404)' → download_failed, 404."""
-    kind, _, detail = reason.partition(" (")
-    return {"kind": kind, "detail": detail.removesuffix(")")}
-
-
-# Items → people
-
-
-async def resolve(client: Wikimedia, items: list[str], lang: str) -> tuple[list[str], list[Unresolved]]:
-    """Q-ids and names → (Q-ids in the order given, without repeats; the items not resolved).
-
-    A name is searched in `lang`, then English; only humans count. One human is taken; several are
-    ambiguous unless exactly one has the name as a label or alias; none is no match."""
-    found: list[str] = []
-    unresolved: list[Unresolved] = []
-    for raw in items:
-        item = raw.strip()
-        if not item:
-            continue
-        if QID.match(item):
-            found.append(item.upper())
-            continue
-        qid, code, params = await _search_human(client, item, lang)
-        if qid:
-            found.append(qid)
-        else:
-            unresolved.append(Unresolved(item, code, params))
-    return list(dict.fromkeys(found)), unresolved
-
-
-async def _search_human(client: Wikimedia, name: str, lang: str) -> tuple[str | None, str, dict]:
-    """(Q-id, '', {}) for the one human of that name, else (None, why's code, its params)."""
-    for language in dict.fromkeys((lang, "en")):
-        body = await client.api(
-            client.endpoints.wikidata_api,
-            {
-                "action": "wbsearchentities",
-                "search": name,
-                "language": language,
-                "uselang": language,
-                "type": "item",
-                "limit": str(SEARCH_LIMIT),
-            },
-        )
-        hits = [h for h in body.get("search", []) if isinstance(h, dict) and QID.match(str(h.get("id", "")))]
-        if not hits:
-            continue
-        entities = await get_entities(client, [h["id"] for h in hits], lang, props="labels|aliases|claims")
-        humans = [e for e in (entities.get(h["id"]) for h in hits) if e is not None and _is_human(e)]
-        if len(humans) == 1:
-            return humans[0]["id"], "", {}
-        if len(humans) > 1:
-            exact = [e for e in humans if _key(name) in {_key(n) for n in _all_names(e)}]
-            if len(exact) == 1:
-                return exact[0]["id"], "", {}
-            choices = [[e["id"], _label(e, lang)] for e in humans[:5]]
-            return None, "ambiguous", {"count": len(humans), "choices": choices}
-    return None, "no_match", {}
-
-
-async def sparql_items(client: Wikimedia, query: str) -> list[str]:
-    """The Q-ids bound to the query's first variable, in the order returned, without repeats."""
-    variables, bindings = await client.sparql(query)
-    if not variables:
-        return []
-    first = variables[0]
-    items = []
-    for row in bindings:
-        value = str(row.get(first, {}).get("value", ""))
-        qid = value.rsplit("/", 1)[-1]
-        if QID.match(qid):
-            items.append(qid.upper())
-    return list(dict.fromkeys(items))
-
-
-async def get_entities(
-    client: Wikimedia, ids: list[str], lang: str, props: str = "labels|descriptions|aliases|claims"
-) -> dict[str, dict | None]:
-    """wbgetentities in batches of `BATCH`: id → entity (None when missing). Redirects are followed."""
-    languages = "|".join(dict.fromkeys((lang, *ALIAS_LANGUAGES)))
-    out: dict[str, dict | None] = {}
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        body = await client.api(
-            client.endpoints.wikidata_api,
-            {"action": "wbgetentities", "ids": "|".join(chunk), "props": props, "languages": languages},
-        )
-        entities = body.get("entities", {})
-        redirected = {v.get("redirects", {}).get("from"): k for k, v in entities.items() if "redirects" in v}
-        for qid in chunk:
-            entity = entities.get(qid) or entities.get(redirected.get(qid, ""))
-            out[qid] = None if not entity or "missing" in entity else entity
-    return out
-
-
-def _is_human(entity: dict) -> bool:
-    return HUMAN in _item_claims(entity, "P31")
-
-
-def _item_claims(entity: dict, prop: str) -> list[str]:
-    values = []
-    for claim in _claims(entity, prop):
-        value = claim.get("mainsnak", {}).get("datavalue", {}).get("value")
-        if isinstance(value, dict) and "id" in value:
-            values.append(str(value["id"]))
-    return values
-
-
-def _string_claims(entity: dict, prop: str) -> list[str]:
-    """String values of a property, preferred rank first, deprecated ones left out."""
-    claims = sorted(_claims(entity, prop), key=lambda c: c.get("rank") != "preferred")
-    values = []
-    for claim in claims:
-        value = claim.get("mainsnak", {}).get("datavalue", {}).get("value")
-        if isinstance(value, str) and value.strip():
-            values.append(value.strip())
-    return values
-
-
-def _claims(entity: dict, prop: str) -> list[dict]:
-    claims = entity.get("claims", {}).get(prop, [])
-    return [c for c in claims if isinstance(c, dict) and c.get("rank") != "deprecated"]
-
-
-def _label(entity: dict, lang: str) -> str:
-    labels = entity.get("labels", {})
-    for language in (lang, "en", *ALIAS_LANGUAGES):
-        value = labels.get(language, {}).get("value")
-        if value:
-            return str(value)
-    return str(entity.get("id", ""))
-
-
-def _all_names(entity: dict) -> list[str]:
-    """Labels and aliases in every language asked for."""
-    names = [str(v.get("value", "")) for v in entity.get("labels", {}).values()]
-    for values in entity.get("aliases", {}).values():
-        names += [str(v.get("value", "")) for v in values]
-    return [n for n in names if n.strip()]
-
-
-def _key(name: str) -> str:
-    """`name_key`, or '' for a name that cannot be stored (empty, too long)."""
-    try:
-        return name_key(name)
-    except InvalidName:
-        return ""
-
-
-def person_from(entity: dict, lang: str) -> Person:
-    """A human's entity → Person (label in `lang`, else English, else any language asked for)."""
-    label = _label(entity, lang)
-    if not _key(label):
-        label = str(entity["id"])  # a label too long for a name: the item id stands in
-    label = clean_name(label)
-    names = [n for n in _all_names(entity) if _key(n) and _key(n) != _key(label)]
-    aliases = tuple(dict.fromkeys(clean_name(n) for n in names))
-    descriptions = entity.get("descriptions", {})
-    description = next((str(descriptions[x]["value"]) for x in (lang, "en") if x in descriptions), "")
-    category = next(iter(_string_claims(entity, "P373")), None)
-    return Person(entity["id"], label, description, aliases, tuple(_string_claims(entity, "P18")), category)
-
-
-# People → candidate files
-
-
-async def candidate_titles(client: Wikimedia, person: Person) -> AsyncIterator[list[str]]:
-    """Batches of file titles to try, in a fixed order: the item's image(s) first, then its category's
-    files (API order, following `continue`), each title once. Category pages are fetched only as needed."""
-    seen: set[str] = set()
-    first = [_file_title(name) for name in person.images]
-    first = [t for t in first if not (t in seen or seen.add(t))]
-    if first:
-        yield first
-    if not person.category:
-        return
-    params = {
-        "action": "query",
-        "list": "categorymembers",
-        "cmtitle": f"Category:{person.category}",
-        "cmtype": "file",
-        "cmlimit": str(BATCH),
-    }
-    cont: dict[str, str] = {}
-    while True:
-        body = await client.api(client.endpoints.commons_api, {**params, **cont})
-        members = body.get("query", {}).get("categorymembers", [])
-        titles = [str(m["title"]) for m in members if isinstance(m, dict) and m.get("title")]
-        fresh = [t for t in titles if not (t in seen or seen.add(t))]
-        if fresh:
-            yield fresh
-        if not isinstance(body.get("continue"), dict):
-            return
-        cont = {k: str(v) for k, v in body["continue"].items()}
-
-
-def _file_title(name: str) -> str:
-    name = name.replace("_", " ").strip()
-    return name if name.lower().startswith("file:") else f"File:{name}"
-
-
-async def describe_files(client: Wikimedia, titles: list[str]) -> dict[str, CommonsFile]:
-    """imageinfo (url, mime, extmetadata, a `THUMB_WIDTH` thumbnail) for up to `BATCH` titles."""
-    body = await client.api(
-        client.endpoints.commons_api,
-        {
-            "action": "query",
-            "titles": "|".join(titles),
-            "prop": "imageinfo",
-            "iiprop": "url|mime|extmetadata",
-            "iiurlwidth": str(THUMB_WIDTH),
-            "iiextmetadatafilter": "Artist|LicenseShortName|LicenseUrl|License|UsageTerms|NonFree",
-        },
-    )
-    query = body.get("query", {})
-    renamed = {n["to"]: n["from"] for n in query.get("normalized", []) if isinstance(n, dict)}
-    files: dict[str, CommonsFile] = {}
-    for page in query.get("pages", []):
-        title = str(page.get("title", ""))
-        asked = renamed.get(title, title)
-        files[asked] = _commons_file(asked, page)
-    return files
-
-
-def _commons_file(title: str, page: dict) -> CommonsFile:
-    infos = page.get("imageinfo") or []
-    if page.get("missing") or not infos:
-        return CommonsFile(title, "", "", Credit(), "missing: no such file on Commons")
-    info = infos[0]
-    meta = info.get("extmetadata", {})
-    page_url = str(info.get("descriptionurl", ""))
-    license_name, refusal = license_verdict(meta)
-    credit = Credit(
-        author=plain_text(_meta(meta, "Artist")) or "unknown author",
-        license=license_name,
-        license_url=_meta(meta, "LicenseUrl"),
-        source_page=page_url,
-    )
-    thumb = str(info.get("thumburl") or info.get("url") or "")
-    mime = str(info.get("mime", ""))
-    if not refusal and mime not in USABLE_MIME:
-        refusal = f"not_a_photo: {mime or 'unknown type'}"
-    return CommonsFile(title, thumb, page_url, credit, refusal)
-
-
-def _meta(meta: dict, key: str) -> str:
-    value = meta.get(key, {})
-    return str(value.get("value", "")).strip() if isinstance(value, dict) else ""
-
-
-# Licences that allow reuse with credit: public domain, CC0, CC BY and CC BY-SA of any version (and port).
-_FREE = re.compile(r"^(pd\b|public domain|cc0|cc-zero|cc[- ]by(-sa)?([- ]\d(\.\d)?)?([- ][a-z]{2,3})?$)")
-_RESTRICTED = re.compile(r"\b(nc|nd)\b|non-?commercial|no-?deriv|fair use|non-?free")
-
-
-def license_verdict(meta: dict) -> tuple[str, str]:
-    """(licence name, refusal) from a file's extmetadata; refusal is empty when the licence is usable."""
-    short = _meta(meta, "LicenseShortName") or _meta(meta, "UsageTerms")
-    code = _meta(meta, "License").lower()
-    name = short or code
-    if not name:
-        return "", "license: none given"
-    if _meta(meta, "NonFree").lower() == "true":
-        return name, f"license: non-free ({name})"
-    for text in (code, short.lower()):
-        if text and _RESTRICTED.search(text.replace("-", " ")):
-            return name, f"license: {name}"
-    if any(_FREE.match(text.strip()) for text in (code, short.lower()) if text):
-        return name, ""
-    return name, f"license: {name}"
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(html: str) -> str:
-    """Commons' HTML (links, spans, entities) → one line of plain text, at most 200 characters."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    text = " ".join("".join(parser.parts).split())
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
-def title_of_source(source: str) -> str:
-    """A stored photo's source (the Commons page URL) → the file title it came from ('' if not one)."""
-    _, sep, tail = source.partition("/wiki/")
-    return unquote(tail).replace("_", " ") if sep and tail.startswith("File:") else ""
-
-
-# Building
 
 
 @dataclass
@@ -462,7 +65,7 @@ class Build:
     lang: str = "ko"
     report: Report = field(default_factory=Report)
     on_people: Callable[[int], None] | None = None  # called with how many people once items are resolved
-    on_person: Callable[[str], None] | None = None  # called once per person done (progress bars)
+    on_person: Callable[[str], object] | None = None  # called once per person done (progress bars)
     on_photo: Callable[[Outcome], None] | None = None
 
     async def run(self, items: list[str]) -> Report:
@@ -475,9 +78,9 @@ class Build:
             entity = entities.get(qid)
             if entity is None:
                 self.report.unresolved.append(Unresolved(qid, "no_item"))
-            elif not _is_human(entity):
+            elif not is_human(entity):
                 self.report.unresolved.append(
-                    Unresolved(qid, "not_person", {"label": _label(entity, self.lang)})
+                    Unresolved(qid, "not_person", {"label": label_of(entity, self.lang)})
                 )
             else:
                 people.append(person_from(entity, self.lang))
@@ -608,13 +211,13 @@ def _kind(reason: str) -> str:
 
 
 def _alias_ok(alias: str, name: str) -> bool:
-    return _key(alias) not in ("", _key(name))
+    return storable_key(alias) not in ("", storable_key(name))
 
 
 def _names_for(people: list[Person]) -> dict[str, str]:
     """Each person's celebrity name: their label, or `label (Q…)` when two people of a run share it."""
-    counts = Counter(_key(p.label) for p in people)
-    return {p.item: p.label if counts[_key(p.label)] == 1 else _qualified(p) for p in people}
+    counts = Counter(storable_key(p.label) for p in people)
+    return {p.item: p.label if counts[storable_key(p.label)] == 1 else _qualified(p) for p in people}
 
 
 def _qualified(person: Person) -> str:

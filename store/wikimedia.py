@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+T = TypeVar("T")
 
 WIKIDATA_API = "https://www.wikidata.org/w/api.php"
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
@@ -32,6 +35,7 @@ NO_CONTACT = "no contact given: not for the public Wikimedia endpoints"
 MAX_CONNECTIONS = 4  # Wikimedia asks API clients not to run many requests in parallel
 MAXLAG = 5  # seconds: the value the maxlag manual recommends for bots
 MAX_DOWNLOAD = 20 * 1024 * 1024  # a thumbnail is ~100-300 KB; anything this big is not one
+BATCH = 50  # ids or titles per wbgetentities / imageinfo request: the API's limit for non-bots
 
 
 def user_agent(contact: str) -> str:
@@ -188,7 +192,7 @@ class Wikimedia:
         _check_status(response, url)
         return response
 
-    async def _retrying(self, once):  # type: ignore[no-untyped-def]
+    async def _retrying(self, once: Callable[[], Awaitable[T]]) -> T:
         """Run `once` until it succeeds; retryable failures wait `Retry-After` or a growing backoff."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((_Retry, httpx.TransportError)),
@@ -207,7 +211,7 @@ class Wikimedia:
             raise WikimediaError(f"unreachable: {reason} (gave up after {self.attempts} attempts)") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait(self, state) -> float:  # type: ignore[no-untyped-def]
+    def _wait(self, state: RetryCallState) -> float:
         """Seconds before the next attempt: the server's `Retry-After`, else backoff·2^n with jitter."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.retry_after is not None:

@@ -98,8 +98,8 @@ def test_the_audit_reports_an_obama_photo_filed_as_biden_with_its_source(
 async def test_adding_a_photo_far_from_the_celebritys_others_warns_and_keeps_it(tmp_path) -> None:
     models = FaceModels()
 
-    async def analyze(data: bytes):
-        return models.analyze(data)
+    async def analyze(data: bytes, thorough: bool = False):
+        return models.analyze(data, thorough=thorough)
 
     async with await Gallery.open(tmp_path / "g.sqlite") as gallery:
         biden = [face("joe_biden/biden.jpg"), face("joe_biden/biden_biden2.jpg")]

@@ -43,6 +43,28 @@ def test_quick_bench_prints_every_required_key_as_json() -> None:
     assert bot["burst_p50_s"] <= bot["burst_p95_s"] <= bot["burst_max_s"]
 
 
+@pytest.mark.timeout(300)
+def test_quick_analysis_bench_compares_every_stage_with_the_code_before_issue_20() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "analysis.py"), "--quick", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["base"] == "3a90a12"
+    size = report["sizes"]["1280"]
+    assert size["faces_old"] == size["faces_new"] >= 1
+    stages = {"decode", "locate", "landmarks_chip", "encode", "thumbnail", "total", "total_wall"}
+    for side in ("old", "new"):
+        assert stages <= set(size["all"][side]) and size["all"][side]["total"] > 0
+    assert stages <= set(size["all"]["new_vs_old"])
+    assert size["cheap"]["photos"] + size["fallback"]["photos"] == size["all"]["photos"]
+    assert {"load_avg_start", "load_avg_end"} <= set(report["machine"])
+
+
 @pytest.mark.timeout(600)  # a bot start on a loaded machine takes minutes; the run itself 30 s
 def test_a_short_soak_prints_a_row_per_minute_and_its_goals_as_json() -> None:
     done = subprocess.run(

@@ -39,6 +39,7 @@ def test_the_start_up_line_says_the_demo_gallery_answers_and_how_to_add_celebrit
     assert "is empty, so the DEMO gallery answers (6 celebrities, 8 photos)" in ready
     assert "/add NAME" in ready and "lookalike import DIR" in ready
     assert "0 celebrities" not in ready
+    assert "inline mode OFF: Share needs BotFather's /setinline" in ready  # the stand-in's default
 
 
 def test_a_selfie_gets_a_collage_with_the_top_five_in_the_caption(api, bot) -> None:
@@ -86,7 +87,9 @@ def test_help_and_privacy_explain_groups_and_what_is_kept(api, bot) -> None:
     assert "/lookalike" in text and "/game" in text and "6 celebrities" in text
     assert "as an album" in text  # the steadier answer (bench/calibration.py) is worth knowing about
     assert "nearly tied, your last answer stays first" in text  # and why an answer may not move
-    assert "keep no user photo" in next_message(api, 4, lambda: api.send_text(ann, "/privacy"))["text"]
+    privacy = next_message(api, 4, lambda: api.send_text(ann, "/privacy"))["text"]
+    assert "keep no user photo" in privacy
+    assert "reference to each collage" not in privacy  # inline mode is off: nothing is kept to share
 
 
 def _blank_png() -> bytes:

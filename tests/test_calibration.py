@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from bot.handlers.admin import calibration_reason, calibration_text
-from bot.texts import EN, KO
 from engine.calibration import Calibration, fit
 from engine.faces import Face
 from engine.ranking import similarity as fixed_similarity
+from service.texts import EN, KO
 from store.calibrate import Refitter, refit, stale
 from store.gallery import Gallery
 from tests.paths import REPO

@@ -21,8 +21,8 @@ import pytest
 import trustme
 from distributed import Client
 
-from bot.settings import SettingsError, load_cluster_settings
 from engine.cluster import TLSFiles, cluster_security
+from service.settings import SettingsError, load_cluster_settings
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import REPO, RunningBot, bot_environment, next_message, start_api
 from tests.cluster_harness import Cluster, NetworkHost, free_port, network_hosts_possible

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from engine import collage
-from engine.collage import CollageText, Tile, render_board, render_collage, render_pairs
+from engine import pictures
 from engine.fonts import ELLIPSIS, clean_text, fit_text, font, font_path, graphemes, has_glyphs, license_path
+from engine.pictures import CollageText, Tile, canvas, jpeg, render_board, render_collage, render_pairs
+from engine.pictures import board as board_picture
+from engine.pictures import pairs as pairs_picture
 from tests.paths import REPO, face
 
 # Face boxes (top, right, bottom, left) as face_recognition reports them; cropped with a margin here.
@@ -63,20 +65,20 @@ def tiles(names: list[str]) -> list[Tile]:
 
 def decode(data: bytes) -> Image.Image:
     """JPEG bytes -> decoded image, after checking format and every Telegram photo limit."""
-    assert len(data) <= collage.TELEGRAM_MAX_BYTES
+    assert len(data) <= jpeg.TELEGRAM_MAX_BYTES
     im = Image.open(io.BytesIO(data))
     assert im.format == "JPEG"
     im.load()
     w, h = im.size
-    assert w + h <= collage.TELEGRAM_MAX_SIDE_SUM
-    assert max(w, h) <= collage.TELEGRAM_MAX_RATIO * min(w, h)
+    assert w + h <= jpeg.TELEGRAM_MAX_SIDE_SUM
+    assert max(w, h) <= jpeg.TELEGRAM_MAX_RATIO * min(w, h)
     return im.convert("RGB")
 
 
 def is_background(im: Image.Image, box: tuple[int, int, int, int]) -> bool:
     """Image and region -> True when the region is (JPEG-noise close to) the plain canvas colour."""
     region = im.crop(box)
-    flat = Image.new("RGB", region.size, collage.BACKGROUND)
+    flat = Image.new("RGB", region.size, canvas.BACKGROUND)
     return max(hi for _lo, hi in ImageChops.difference(region, flat).getextrema()) <= 24
 
 
@@ -201,7 +203,7 @@ def test_render_collage_draws_the_empty_message() -> None:
 def test_render_collage_long_names_stay_inside_their_cards() -> None:
     names = ["W" * 300, LONG_MIXED, "가" * 200, "x", "아이유"]
     im = decode(render_collage(crop("joe_biden/biden.jpg"), tiles(names), EN))
-    right_margin = (im.width - collage.MARGIN + 4, 0, im.width, im.height)
+    right_margin = (im.width - canvas.MARGIN + 4, 0, im.width, im.height)
     assert is_background(im, right_margin)
 
 
@@ -210,10 +212,10 @@ def test_render_collage_credits_the_gallery_photos_in_a_last_line_that_fits() ->
     plain = decode(render_collage(me, shown, KO))
     credits = "사진: " + ", ".join(f"김사진 {i} (CC BY-SA 4.0)" for i in range(40))  # far too long: shortened
     credited = decode(render_collage(me, shown, dataclasses.replace(KO, credits=credits)))
-    assert credited.width == plain.width and credited.height == plain.height + collage.CREDITS_H
-    bottom = (0, credited.height - collage.MARGIN - 16, credited.width, credited.height - collage.MARGIN + 10)
+    assert credited.width == plain.width and credited.height == plain.height + canvas.CREDITS_H
+    bottom = (0, credited.height - canvas.MARGIN - 16, credited.width, credited.height - canvas.MARGIN + 10)
     assert not is_background(credited, bottom)  # the line is drawn
-    assert is_background(credited, (credited.width - collage.MARGIN + 4, 0, credited.width, credited.height))
+    assert is_background(credited, (credited.width - canvas.MARGIN + 4, 0, credited.width, credited.height))
     nothing_shown = decode(render_collage(me, [], CollageText("T", "You", "d", "s", credits=credits)))
     assert nothing_shown.height == decode(render_collage(me, [], CollageText("T", "You", "d", "s"))).height
 
@@ -275,9 +277,9 @@ def test_render_board_ranks_closest_first() -> None:
         Tile(pic, "near", similarity=90),
         Tile(pic, "mid", similarity=50),
     ]
-    assert [(r, t.name) for r, t in collage._ranked(players)] == [(1, "near"), (2, "mid"), (3, "far")]
+    assert [(r, t.name) for r, t in board_picture._ranked(players)] == [(1, "near"), (2, "mid"), (3, "far")]
     explicit = [Tile(pic, "b", rank=2), Tile(pic, "a", rank=1)]
-    assert [t.name for _, t in collage._ranked(explicit)] == ["a", "b"]
+    assert [t.name for _, t in board_picture._ranked(explicit)] == ["a", "b"]
 
 
 def test_render_board_long_names_do_not_spill_into_the_gaps() -> None:
@@ -285,14 +287,16 @@ def test_render_board_long_names_do_not_spill_into_the_gaps() -> None:
     players = [Tile(pic, "M" * 200, similarity=50.0) for _ in range(8)]
     im = decode(render_board(Tile(pic, "W" * 200), players, EN))
     # Column gaps of the 4-column grid must stay plain background.
-    x0 = collage.MARGIN + collage.TARGET_CARD_W + collage.GAP
-    cell_w = (collage.BOARD_W - collage.MARGIN - x0 - 3 * collage.CELL_GAP) // 4
-    top = collage.CONTENT_TOP
+    x0 = canvas.MARGIN + board_picture.TARGET_CARD_W + canvas.GAP
+    cell_w = (board_picture.BOARD_W - canvas.MARGIN - x0 - 3 * board_picture.CELL_GAP) // 4
+    top = canvas.CONTENT_TOP
     for col in range(1, 4):
-        gap_x = x0 + col * cell_w + (col - 1) * collage.CELL_GAP
-        assert is_background(im, (gap_x + 3, top, gap_x + collage.CELL_GAP - 3, im.height - collage.MARGIN))
+        gap_x = x0 + col * cell_w + (col - 1) * board_picture.CELL_GAP
+        assert is_background(
+            im, (gap_x + 3, top, gap_x + board_picture.CELL_GAP - 3, im.height - canvas.MARGIN)
+        )
     # And the gap between the target card and the grid.
-    target_right = collage.MARGIN + collage.TARGET_CARD_W
+    target_right = canvas.MARGIN + board_picture.TARGET_CARD_W
     assert is_background(im, (target_right + 3, top, x0 - 3, im.height))
 
 
@@ -310,7 +314,7 @@ def test_render_pairs_counts(count: int) -> None:
         for i in range(count)
     ]
     im = decode(render_pairs(pairs, KO))
-    assert im.width == collage.PAIRS_W
+    assert im.width == pairs_picture.PAIRS_W
 
 
 def test_render_pairs_many_rows_are_shrunk_to_telegram_limits() -> None:
@@ -319,11 +323,11 @@ def test_render_pairs_many_rows_are_shrunk_to_telegram_limits() -> None:
         (Tile(pic, "a", 0.5, 50.0), Tile(pic, "b")) for _ in range(33)
     ]  # ~9 200 px tall + 1 200 wide before fitting
     im = decode(render_pairs(pairs, EN))
-    assert im.width + im.height <= collage.TELEGRAM_MAX_SIDE_SUM
+    assert im.width + im.height <= jpeg.TELEGRAM_MAX_SIDE_SUM
 
 
 def test_extreme_canvas_is_padded_and_shrunk() -> None:
-    data = collage._encode_jpeg(Image.new("RGB", (12_000, 200), (10, 200, 30)))
+    data = jpeg.encode_jpeg(Image.new("RGB", (12_000, 200), (10, 200, 30)))
     im = decode(data)
     assert im.width + im.height <= 10_000
 
@@ -335,9 +339,10 @@ BEFORE_SPEEDUP = (
 )
 
 
-def pictures(module: ModuleType) -> dict[str, bytes]:
-    """One module's renderers -> a collage of each shape (Korean with credits, English, no matches), a board
-    and twin pairs (Tile and CollageText are read by attribute, so one module's serve the other's)."""
+def drawn(module: ModuleType) -> dict[str, bytes]:
+    """A module with the three renderers (`engine.pictures`, or the old `engine/collage.py`) -> a collage of
+    each shape (Korean with credits, English, no matches), a board and twin pairs (Tile and CollageText
+    are read by attribute, so one module's serve the other's)."""
     me, pics = crop("barack_obama/obama.jpg"), faces()
     names = ["아이유", "박서준", LONG_MIXED, "Rose Leslie", "Kit Harington"]
     credited = dataclasses.replace(
@@ -374,8 +379,8 @@ def test_pictures_are_pixel_identical_to_before_the_speedup_with_the_old_filter(
     before: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Everything but the photos' resampling filter must be exact: corners, badges, cached bases, text."""
-    monkeypatch.setattr(collage, "PHOTO_RESAMPLE", Image.Resampling.LANCZOS)
-    old, new = pictures(before), pictures(collage)
+    monkeypatch.setattr(canvas, "PHOTO_RESAMPLE", Image.Resampling.LANCZOS)
+    old, new = drawn(before), drawn(pictures)
     for name in old:
         assert np.array_equal(pixels(old[name]), pixels(new[name])), name
 
@@ -385,7 +390,7 @@ def test_pictures_look_as_before_the_speedup(before: ModuleType) -> None:
 
     Measured: mean 0.29-0.60 of 255, 99.9th percentile 8-12; a one-pixel shift of the whole collage gives
     mean 3.6 and 212."""
-    old, new = pictures(before), pictures(collage)
+    old, new = drawn(before), drawn(pictures)
     for name in old:
         a, b = pixels(old[name]), pixels(new[name])
         assert a.shape == b.shape, name
@@ -408,8 +413,8 @@ def test_rounded_paste_gives_the_pixels_of_a_paste_through_the_whole_mask(
     noise = np.random.default_rng(7).integers(0, 256, (size[1] + 20, size[0] + 20, 3), dtype=np.uint8)
     source = Image.fromarray(noise[: size[1], : size[0]][::-1].copy()) if image else (79, 70, 229)
     fast, slow = Image.fromarray(noise), Image.fromarray(noise)
-    collage._paste_rounded(fast, source, (9, 11), size, radius)
-    slow.paste(source, (9, 11, 9 + size[0], 11 + size[1]), collage._round_mask(*size, radius))
+    canvas._paste_rounded(fast, source, (9, 11), size, radius)
+    slow.paste(source, (9, 11, 9 + size[0], 11 + size[1]), canvas._round_mask(*size, radius))
     assert fast.tobytes() == slow.tobytes()
     corner = np.asarray(fast)[11, 9]
     assert (corner == noise[11, 9]).all()  # the very corner is left as it was
@@ -418,11 +423,11 @@ def test_rounded_paste_gives_the_pixels_of_a_paste_through_the_whole_mask(
 def test_badge_is_the_white_disc_the_medal_and_the_number() -> None:
     noise = np.random.default_rng(8).integers(0, 256, (80, 80, 3), dtype=np.uint8)
     fast, slow = Image.fromarray(noise), Image.fromarray(noise)
-    collage._badge(fast, (40, 40), 44, 2)
+    canvas.badge(fast, (40, 40), 44, 2)
     # As it was drawn before it was cached: a white disc 44 + 2 * max(2, 44 // 14) = 50 wide, the medal, the rank.
-    collage._rounded(slow, (15, 15, 65, 65), 50, collage.CARD)
-    collage._rounded(slow, (18, 18, 62, 62), 44, collage.MEDALS[2])
-    ImageDraw.Draw(slow).text((40, 40), "2", font=font(22, "Bold"), fill=collage.CARD, anchor="mm")
+    canvas.rounded(slow, (15, 15, 65, 65), 50, canvas.CARD)
+    canvas.rounded(slow, (18, 18, 62, 62), 44, canvas.MEDALS[2])
+    ImageDraw.Draw(slow).text((40, 40), "2", font=font(22, "Bold"), fill=canvas.CARD, anchor="mm")
     assert fast.tobytes() == slow.tobytes()
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.texts import EN, KO
 from bot.webapp.initdata import sign
 from engine.faces import FaceModels
-from tests.botapi import FakeBotAPI, User
+from service.texts import EN, KO
+from tests.botapi import FakeBotAPI, User, group
 from tests.botapi.harness import TOKEN, RunningBot, bot_environment, next_message
 from tests.disk import NEW_PHOTO, Tmpfs, beside, counts, digest, make_gallery, mounted_tmpfs, real_faces
 from tests.paths import photo
@@ -121,7 +121,7 @@ def on_disk(disk: Tmpfs, tmp_path: Path) -> Path:
     return link
 
 
-def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_recovers_without_restart(
+def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_players_and_recovers_without_restart(
     api: FakeBotAPI, disk: Tmpfs, faces: dict, tmp_path: Path
 ) -> None:
     db = on_disk(disk, tmp_path)
@@ -131,11 +131,29 @@ def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_recove
         api,
         db,
         admin_ids=f"{ADMIN.id},{KO_ADMIN.id}",
-        env={"WEB_APP_URL": f"http://127.0.0.1:{port}/", "WEB_APP_PORT": str(port)},
+        env={
+            "WEB_APP_URL": f"http://127.0.0.1:{port}/",
+            "WEB_APP_PORT": str(port),
+            "GAME_ROUND_SECONDS": "600",
+        },
     )
     try:
+        chat, ann, bea = group(-2201, "Full disk"), User(51, "Ann"), User(52, "Bea", "ko")
+        round_ = next_message(api, chat.id, lambda: api.send_text(ann, "/game Barack Obama", chat=chat))
+        bot.wait_for_log(
+            lambda text: f"round started in chat {chat.id}" in text
+        )  # recorded after it is posted
         disk.fill()
         before = counts(db)
+        # a player's entry and /endgame: a player's words, not the admins' "no space" line
+        entry = next_message(
+            api, chat.id, lambda: api.send_photo(bea, photo(SELFIE), chat=chat, reply_to=round_["message"])
+        )["text"]
+        head, tail = KO.game_entry_unrecorded.split("{similarity:.1f}%")
+        assert entry.startswith(head.format(player="Bea", name="Barack Obama")), entry
+        assert entry.endswith(tail.format(name="Barack Obama")), entry
+        ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
+        assert ended["text"] == EN.gallery_paused
         # selfies are answered (the job row cannot be written: said once in the log)
         assert_collage(next_message(api, 31, lambda: api.send_photo(User(31, "Ann"), photo(SELFIE))))
         bot.wait_for_log(lambda text: "without a durable job" in text)
@@ -163,6 +181,10 @@ def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_recove
         added = next_message(api, ADMIN.id, lambda: api.send_photo(ADMIN, kit, caption="/add Kit Harington"))
         assert added["text"].startswith(EN.add_result_head.format(name="Kit Harington")), added["text"]
         assert_collage(next_message(api, 32, lambda: api.send_photo(User(32, "Bo"), photo(SELFIE))))
+        ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
+        assert ended.get("text") == EN.game_nobody.format(name="Barack Obama"), (
+            ended
+        )  # Bea's entry was not kept
         bot.wait_for_log(lambda text: "recorded as durable jobs again" in text)
         assert "Traceback" not in bot.log
     finally:

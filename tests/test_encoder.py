@@ -1,7 +1,10 @@
-"""The numpy run of dlib's ResNet gives dlib's own descriptors, so galleries built either way stay one."""
+"""The numpy and ONNX Runtime runs of dlib's ResNet give dlib's own descriptors, so galleries built any
+way stay one; the ONNX one (what `FaceModels` uses) lets other threads run and starts no threads."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 import dlib
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 from engine.encoder import CHIP_PADDING, CHIP_SIDE, EncoderFormatError, FaceEncoder
+from engine.encoder_onnx import OnnxFaceEncoder
 from engine.faces import FaceModels, _model_dir
 from engine.images import decode_photo
 from tests.paths import manifest
@@ -65,3 +69,59 @@ def test_a_cut_model_file_is_refused_clearly(tmp_path: Path) -> None:
 def test_a_chip_of_the_wrong_size_is_refused(models: FaceModels) -> None:
     with pytest.raises(ValueError, match="150x150"):
         models.encoder.encode(np.zeros((100, 100, 3), np.uint8))
+
+
+def _chips(models: FaceModels) -> list[np.ndarray]:
+    return [
+        np.asarray(dlib.get_face_chip(pixels, shape, size=CHIP_SIDE, padding=CHIP_PADDING))
+        for pixels, shape in _landmarks(models)
+    ]
+
+
+def test_the_models_encode_with_onnx_runtime_as_the_numpy_run_does(models: FaceModels) -> None:
+    assert isinstance(models.encoder, OnnxFaceEncoder)
+    numpy_run = FaceEncoder.from_file(_model_dir() / RESNET)
+    for chip in _chips(models):
+        assert np.abs(models.encoder.encode(chip) - numpy_run.encode(chip)).max() < 1e-5
+
+
+def _threads() -> int:
+    """This process's threads, as the kernel counts them (native threads included)."""
+    return len(list(Path("/proc/self/task").iterdir()))
+
+
+def test_encoding_starts_no_threads_of_its_own() -> None:
+    before = _threads()
+    encoder = OnnxFaceEncoder.from_file(_model_dir() / RESNET)
+    encoder.encode(np.full((CHIP_SIDE, CHIP_SIDE, 3), 128, np.uint8))
+    assert _threads() == before  # one thread per worker process: the pool has one worker per core
+
+
+def test_other_python_threads_run_while_a_face_is_encoded(models: FaceModels) -> None:
+    # With a switch interval of 1 s the interpreter does not take the GIL from a thread within an encoding: the counter can
+    # move while the encoder runs only if the encoder itself lets go of the GIL.
+    chip = np.full((CHIP_SIDE, CHIP_SIDE, 3), 128, np.uint8)
+    models.encoder.encode(chip)  # warm
+    counter = [0]
+    stop = threading.Event()
+    during: list[int] = []
+
+    def count() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    counting = threading.Thread(target=count)
+    try:
+        counting.start()
+        while counter[0] == 0:  # the counter thread has the GIL now and then; wait until it has run
+            stop.wait(0.001)
+        before = counter[0]
+        models.encoder.encode(chip)
+        during.append(counter[0] - before)
+    finally:
+        stop.set()
+        counting.join()
+        sys.setswitchinterval(interval)
+    assert during[0] > 0

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 import io
+import json
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from engine.faces import Analysis, FaceModels, FaceRejected, gallery_face
+from engine.images import decode_photo
 from engine.ranking import distance_between
-from tests.paths import face, manifest
+from tests.engine_at import BEFORE_ISSUE_20, faces_at
+from tests.paths import REPO, face, manifest
+
+DEMO_EMBEDDINGS = REPO / "store" / "demo" / "embeddings.json"
 
 
 @cache
@@ -135,7 +141,7 @@ def press_photo(background_scale: float) -> bytes:
 
 
 def test_a_photo_with_one_dominant_face_and_a_small_one_behind_is_accepted(models: FaceModels) -> None:
-    analysis = models.analyze(press_photo(0.3))
+    analysis = models.analyze(press_photo(0.3), thorough=True)
     assert analysis.faces_found == 2  # the background face is found, and does not cost the photo
     chosen = gallery_face(analysis)
     assert chosen is analysis.faces[0]
@@ -149,3 +155,104 @@ def test_a_photo_with_two_faces_of_similar_size_is_refused(models: FaceModels) -
     with pytest.raises(FaceRejected) as caught:
         gallery_face(analysis)
     assert caught.value.code == "several_faces"
+
+
+def test_the_cheap_pass_sees_the_large_face_and_not_a_far_smaller_one_behind_it(models: FaceModels) -> None:
+    # The background face is under a third of the subject's width: below HOG's reach on the 512-px copy,
+    # beside a face well above it, so the cheap pass is trusted (the trade issue #20 accepts); the gallery
+    # rule gives the same answer either way.
+    quick = models.analyze(press_photo(0.3))
+    thorough = models.analyze(press_photo(0.3), thorough=True)
+    assert quick.faces_found == 1
+    assert np.linalg.norm(quick.faces[0].embedding - thorough.faces[0].embedding) < 0.15
+    assert gallery_face(quick).box == quick.faces[0].box
+
+
+# --- the cheap pass against the analysis before it (issue #20), at Telegram's sizes -----------------------
+
+TELEGRAM_SIDES = (None, 320, 800, 1280)  # None: the shared photo as it is
+
+
+def _telegram_copy(path: Path, side: int | None) -> bytes:
+    """The photo's bytes, or a copy whose long side is `side` px, re-encoded as Telegram does (JPEG 87)."""
+    if side is None:
+        return path.read_bytes()
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    scale = side / max(rgb.size)
+    rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, "JPEG", quality=87)
+    return buffer.getvalue()
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes."""
+    top, right, bottom, left = max(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    area = lambda box: (box[1] - box[3]) * (box[2] - box[0])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+@cache
+def _before_and_now(models: FaceModels) -> dict[tuple[str, int | None], tuple[Analysis, Analysis]]:
+    """Every shared photo at every Telegram size: (the analysis before issue #20, today's)."""
+    before = faces_at(BEFORE_ISSUE_20).FaceModels()
+    out = {}
+    for path, _identity in manifest():
+        for side in TELEGRAM_SIDES:
+            data = _telegram_copy(path, side)
+            out[(path.name, side)] = (before.analyze(data), models.analyze(data))
+    return out
+
+
+@pytest.mark.timeout(900)
+def test_every_face_found_before_is_found_at_every_telegram_size(models: FaceModels) -> None:
+    for (name, side), (old, new) in _before_and_now(models).items():
+        assert new.faces_found == old.faces_found, (name, side)
+        for face_before in old.faces:
+            assert any(_overlap(face_before.box, f.box) > 0.5 for f in new.faces), (
+                name,
+                side,
+                face_before.box,
+            )
+
+
+@pytest.mark.timeout(900)
+def test_every_shared_photo_has_the_same_first_match_as_before(models: FaceModels) -> None:
+    gallery = json.loads(DEMO_EMBEDDINGS.read_text(encoding="utf-8"))["photos"]
+    names = [p["name"] for p in gallery]
+    vectors = np.array([p["embedding"] for p in gallery], dtype=np.float32)
+
+    def first(embedding: np.ndarray) -> str:
+        return names[int(np.argmin(np.linalg.norm(vectors - embedding, axis=1)))]
+
+    compared = 0
+    for (name, side), (old, new) in _before_and_now(models).items():
+        for face_before in old.faces:
+            now = max(new.faces, key=lambda f: _overlap(face_before.box, f.box))
+            assert first(now.embedding) == first(face_before.embedding), (name, side, face_before.box)
+            assert np.linalg.norm(now.embedding - face_before.embedding) < 0.15, (name, side)
+            compared += 1
+    assert compared >= 100
+
+
+def test_a_large_face_is_found_by_the_cheap_pass_alone(models: FaceModels) -> None:
+    pixels = decode_photo(_telegram_copy(face("rose_leslie/rose_leslie_img2.jpg"), 1280)).pixels
+    cheap = models.locate_cheap(pixels)
+    assert cheap is not None and len(cheap) == 1
+    assert _overlap(cheap[0], models.locate_thorough(pixels)[0]) > 0.5
+
+
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "multiple/test_obama_and_biden.jpg",  # three faces, all below the cheap pass's reach: none found
+        "barack_obama/obama-720p.jpg",  # one face at HOG's smallest size on the 512-px copy
+    ],
+)
+def test_small_faces_fall_back_to_the_thorough_pass(models: FaceModels, photo: str) -> None:
+    pixels = decode_photo(_telegram_copy(face(photo), 1280)).pixels
+    assert models.locate_cheap(pixels) is None
+    assert models.locate(pixels) == models.locate_thorough(pixels)
+    assert len(models.locate(pixels)) >= 1

@@ -195,6 +195,33 @@ def test_twins_on_an_album_of_two_photos(api, bot) -> None:
     assert result["method"] == "sendPhoto" and percent(result["caption"]) < 30
 
 
+@pytest.mark.parametrize(
+    ("number", "file_name", "mime_type", "data", "words"),
+    [
+        (1, "huge.jpg", "image/jpeg", b"\0" * (21 * 1024 * 1024), "too big"),
+        (2, "cv.pdf", "application/pdf", b"%PDF-1.4 not a photo", "not an image"),
+    ],
+    ids=["over-20mb", "pdf"],
+)
+def test_a_refused_photo_gets_the_same_words_in_a_private_chat_and_as_a_round_entry(
+    api, bot, number: int, file_name: str, mime_type: str, data: bytes, words: str
+) -> None:
+    players = group(-2100 - number, "Same words")
+    starter, player = User(2100 + number, "Starter"), User(2200 + number, "Player")
+    round_ = next_message(api, players.id, lambda: api.send_text(starter, "/game Rose Leslie", chat=players))
+    in_private = next_message(api, player.id, lambda: api.send_document(player, data, file_name, mime_type))
+    as_entry = next_message(
+        api,
+        players.id,
+        lambda: api.send_document(
+            player, data, file_name, mime_type, chat=players, reply_to=round_["message"]
+        ),
+    )
+    assert words in in_private["text"]
+    assert as_entry["text"] == in_private["text"]
+    next_message(api, players.id, lambda: api.send_text(starter, "/endgame", chat=players))
+
+
 def test_the_leaderboard_survives_a_restart_and_an_open_round_is_finished_after_it(api, bot, db) -> None:
     friends = group(-2006, "Regulars")
     ann, bob = User(81, "Ann"), User(82, "Bob")

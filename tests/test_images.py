@@ -125,3 +125,12 @@ def test_missing_paths_and_folders_are_told_apart(tmp_path) -> None:
     with pytest.raises(ImageError) as caught:
         decode_photo(tmp_path)
     assert caught.value.code == "bad_image"
+
+
+@pytest.mark.parametrize("fmt", ["PCX", "TGA", "ICO"])
+def test_an_image_in_a_format_not_served_is_told_apart_by_its_code(fmt: str) -> None:
+    data = _encode(_obama().resize((64, 64)), fmt)
+    with pytest.raises(ImageError) as caught:
+        decode_photo(data)
+    assert caught.value.code == "unsupported"
+    assert fmt in caught.value.message

@@ -11,6 +11,7 @@ from engine.images import ImageError
 from engine.pool import Busy, DrawPool, FacePool, WorkerCrashed
 from engine.ranking import distance_between
 from tests.paths import face
+from tests.test_faces import press_photo
 
 
 @pytest.fixture(scope="module", params=["process", "thread"])
@@ -27,6 +28,12 @@ async def test_the_pool_embeds_like_the_models_in_process(pool: FacePool, models
     assert [f.box for f in remote.faces] == [f.box for f in local.faces]
     for a, b in zip(remote.faces, local.faces, strict=True):
         assert distance_between(a.embedding, b.embedding) < 1e-5
+
+
+async def test_the_pool_runs_the_thorough_pass_when_asked(pool: FacePool) -> None:
+    data = press_photo(0.3)  # a far smaller face behind a large one: beyond the cheap pass
+    assert (await pool.analyze(data)).faces_found == 1
+    assert (await pool.analyze(data, thorough=True)).faces_found == 2
 
 
 async def test_image_errors_cross_the_pool_with_their_code(pool: FacePool) -> None:
@@ -63,7 +70,7 @@ async def test_a_killed_worker_fails_one_photo_and_the_pool_recovers() -> None:
 
 
 async def test_drawings_run_in_a_process_of_their_own_and_survive_a_killed_worker() -> None:
-    faces, draw = FacePool("process", workers=1), DrawPool("process", workers=1, preload=["bot.render"])
+    faces, draw = FacePool("process", workers=1), DrawPool("process", workers=1, preload=["service.render"])
     try:
         faces.warm_up()
         draw.warm_up()

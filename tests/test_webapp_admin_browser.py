@@ -70,8 +70,8 @@ def grey_jpeg() -> bytes:
 
 
 async def build_gallery(db: Path, folder: Path, models: FaceModels) -> None:
-    async def analyze(data: bytes):  # type: ignore[no-untyped-def]
-        return models.analyze(data)
+    async def analyze(data: bytes, thorough: bool = False):  # type: ignore[no-untyped-def]
+        return models.analyze(data, thorough=thorough)
 
     async with await Gallery.open(db) as gallery:
         await import_folder(gallery, analyze, folder)

@@ -16,8 +16,6 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.services import Admission, AnswerLog, Services
-from bot.settings import Settings
 from bot.webapp.extensions import BuildProgress, Extensions
 from bot.webapp.initdata import sign
 from bot.webapp.runner import WebApp
@@ -26,6 +24,8 @@ from bot.webapp.sources import AppWikidataBuild, extensions_for
 from engine.faces import Face
 from engine.pool import DrawPool, FacePool
 from engine.ranking import similarity
+from service.services import Admission, AnswerLog, Services
+from service.settings import Settings
 from store.calibrate import refit
 from store.gallery import Gallery
 from store.jobs import Jobs

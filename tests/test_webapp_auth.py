@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from bot.settings import web_app_address
 from bot.webapp.initdata import InitDataError, sign, validate
+from service.settings import web_app_address
 from tests.botapi.harness import TOKEN
 
 USER = {"id": 900, "first_name": "관리자", "language_code": "ko"}

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import WikimediaSettings
-from bot.wikidata import build_people, wikimedia_client
 from engine.faces import Analysis, FaceModels
+from service.settings import WikimediaSettings
+from service.wikidata import build_people, wikimedia_client
+from store.commons_licence import license_verdict
 from store.gallery import Gallery
-from store.wikidata_build import license_verdict, plain_text
+from store.html_text import plain_text
 from store.wikimedia import Endpoints, NoContact, Wikimedia, WikimediaError
 from tests.paths import REPO, face
 from tests.wikimedia import StandInPerson, WikimediaStandIn, korean_gallery
@@ -204,9 +205,9 @@ def test_authors_given_as_html_become_plain_text() -> None:
 async def _build(wm: WikimediaStandIn, db: Path, models: FaceModels, items: list[str], photos: int = 3):
     one_at_a_time = asyncio.Lock()  # one dlib detector is not safe in two threads at once
 
-    async def analyze(data: bytes) -> Analysis:
+    async def analyze(data: bytes, thorough: bool = False) -> Analysis:
         async with one_at_a_time:
-            return await asyncio.to_thread(models.analyze, data)
+            return await asyncio.to_thread(models.analyze, data, thorough=thorough)
 
     async with await Gallery.open(db) as gallery:
         report = await build_people(

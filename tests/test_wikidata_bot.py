@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.handlers.wikidata import summary_text
-from bot.texts import EN, KO
+from bot.handlers.wikidata_chat import summary_text
+from service.texts import EN, KO
 from store.wikidata_build import Report, Unresolved
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import RunningBot, next_message

@@ -9,10 +9,9 @@ import asyncio
 import functools
 import io
 import logging
-import re
 import tempfile
 import zipfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.info import reply, texts_for
-from bot.services import Services, services
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
-from bot.texts import Texts, coded
 from engine.calibration import Calibration
+from service.services import Services
+from service.texts import Texts, coded
 from store.archive import ArchiveError, unpack_photos
 from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder
 from store.gallery import DISK_FULL, GalleryError
@@ -33,7 +33,7 @@ from store.projector import write_projector_files
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[..., Awaitable[None]]
+Handler = Callable[..., Coroutine[Any, Any, None]]
 LIST_PAGE = 40
 SHOWN_REFUSALS = 15
 
@@ -121,10 +121,6 @@ async def _add_ref(context: ContextTypes.DEFAULT_TYPE, name: str, ref: PhotoRef)
     return await add_photo(svc.gallery, svc.pool.analyze, name, data, source=source)
 
 
-ADD_CAPTION = re.compile(r"^/add(@\w+)?(\s|$)", re.IGNORECASE)
-TWINS_CAPTION = re.compile(r"^/twins(@\w+)?(\s|$)", re.IGNORECASE)
-
-
 @admins_only
 async def on_add_caption(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo (not part of an album) captioned /add NAME."""
@@ -151,57 +147,11 @@ async def on_add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await add_refs(update, context, name, [ref])
 
 
-# Albums: Telegram sends each item as its own update, the caption on the first only.
-
-ALBUM_WAIT = 1.5  # seconds of quiet after the last item before an album is handled
-
-
-async def on_album_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Collect the items of an album; handle the album once no item has come for ALBUM_WAIT seconds."""
-    message = update.effective_message
-    assert message is not None and message.media_group_id is not None
-    key = message.media_group_id
-    albums = services(context).albums
-    albums.setdefault(key, []).append(update)
-    job_queue = context.job_queue
-    assert job_queue is not None
-    for job in job_queue.get_jobs_by_name(f"album:{key}"):
-        job.schedule_removal()
-    job_queue.run_once(_flush_album, ALBUM_WAIT, data=key, name=f"album:{key}")
-
-
-async def _flush_album(context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.handlers.games import twins_from
-    from bot.handlers.lookalike import request_from
-
-    assert context.job is not None
-    updates = sorted(
-        services(context).albums.pop(context.job.data, []),
-        key=lambda u: u.effective_message.message_id,  # type: ignore[union-attr]
-    )
-    if not updates:
-        return
-    first = updates[0]
-    caption = next((u.effective_message.caption for u in updates if u.effective_message.caption), "")  # type: ignore[union-attr]
-    if ADD_CAPTION.match(caption or ""):
-        await _add_album(first, context, argument(caption), updates)
-        return
-    if TWINS_CAPTION.match(caption or ""):
-        refs = [r for r in (photo_ref(u.effective_message) for u in updates) if r is not None]
-        await twins_from(first, context, refs, several_photos=True)
-        return
-    first_message = first.effective_message
-    if first_message is not None and first_message.chat.type == "private":
-        # A selfie album: one answer for all its photos together (steadier than any one of them).
-        rest = [u.effective_message for u in updates[1:] if u.effective_message is not None]
-        await request_from(first, context, first_message, album=rest)
-
-
 @admins_only
-async def _add_album(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, items: list[Update]
+async def add_album(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, refs: list[PhotoRef]
 ) -> None:
-    refs = [r for r in (photo_ref(u.effective_message) for u in items) if r is not None]
+    """An album captioned /add NAME: every photo under NAME (bot/handlers/albums.py gathers the album)."""
     if not name:
         await reply(update, texts_for(update).add_usage)
         return

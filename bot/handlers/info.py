@@ -5,14 +5,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services import services
-from bot.texts import Texts, texts
+from bot.bot_data import services
+from bot.chat import language_of
+from bot.handlers.share import sharing
+from service.texts import Texts, texts
 
 
 def texts_for(update: Update) -> Texts:
     """The texts in the user's Telegram language (Korean for ko, English otherwise)."""
-    user = update.effective_user
-    return texts(user.language_code if user else None)
+    return texts(language_of(update))
 
 
 async def reply(update: Update, text: str) -> None:
@@ -34,7 +35,9 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     t = texts_for(update)
     minutes = services(context).settings.lookalike_remember_minutes
     memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
-    await reply(update, t.privacy + memory)
+    share_minutes = services(context).settings.lookalike_share_minutes
+    shared = f"\n\n{t.privacy_share.format(minutes=share_minutes)}" if sharing(context.application) else ""
+    await reply(update, t.privacy + memory + shared)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,9 +6,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.bot_data import services
 from bot.handlers.admin import admins_only
 from bot.handlers.info import reply, texts_for
-from bot.services import services
 
 
 @admins_only

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from bot.services import Services
 from bot.webapp.extensions import Extensions
 from bot.webapp.server import create_app
+from service.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.handlers.wikidata import MAX_PEOPLE, items_of
-from bot.services import Services
 from bot.webapp.extensions import Extensions
 from bot.webapp.initdata import InitDataError, WebAppUser, validate
+from service.services import Services
+from service.texts import language
+from service.wikidata import MAX_PEOPLE, items_of
 from store.catalogue import search
 from store.gallery import GalleryError
 from store.gallery_file import GalleryDiskFull, GalleryFault
@@ -63,7 +64,7 @@ class ApiError(Exception):
 
 
 class _SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
@@ -308,7 +309,7 @@ class AdminApi:
 
 
 def _language(user: WebAppUser) -> str:
-    return "ko" if user.language_code.lower().startswith("ko") else "en"
+    return language(user.language_code)
 
 
 def _int_param(request: Request, key: str, default: int) -> int:

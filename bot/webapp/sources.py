@@ -5,7 +5,7 @@
 - `GalleryCalibration`: the gallery's calibration (store/calibrate.py keeps it fitted) as a plot: its curve
   over distances 0..1.2 and a sample of the gallery's own same-person and nearest-other distances.
 - `PoolWorkers`: the face workers — the bot's own pool, or the Dask cluster's workers — and their photos.
-- `AppWikidataBuild`: `/wikidata`'s build (bot/wikidata.py), started from the app, its progress kept here.
+- `AppWikidataBuild`: `/wikidata`'s build (service/wikidata.py), started from the app, its progress kept here.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.handlers.wikidata import PHOTOS
-from bot.services import Services
 from bot.webapp.extensions import (
     BuildNote,
     BuildProgress,
@@ -28,9 +26,10 @@ from bot.webapp.extensions import (
     Suspect,
     WorkerState,
 )
-from bot.wikidata import build_people, wikimedia_client
 from engine.calibration import distance_samples
 from engine.pool import FacePool
+from service.services import Services
+from service.wikidata import PHOTOS, build_people, wikimedia_client
 from store.audit import audit_gallery
 from store.gallery import Gallery
 from store.wikidata_build import Report
@@ -125,7 +124,7 @@ class PoolWorkers:
 
     async def workers(self) -> list[WorkerState]:
         if self.pool.kind == "cluster":
-            load = await self.pool.worker_load()  # type: ignore[union-attr]
+            load = await self.pool.worker_load()
             return [WorkerState(address, busy, threads) for address, (threads, busy) in sorted(load.items())]
         return [WorkerState(f"local {self.pool.kind} pool", self.pool.pending, self.pool.workers)]
 

@@ -1,7 +1,10 @@
 """A stand-in for Wikidata's Action API, the Wikidata Query Service and Commons, on 127.0.0.1.
 
+Long on purpose: one stand-in, one class, one short method per endpoint and the formats it follows below.
+
 `WikimediaStandIn` is a small aiohttp server, run in its own thread, that answers the requests
-`store.wikimedia` / `store.wikidata_build` make, in the documented JSON formats (formatversion=2):
+`store.wikimedia` / `store.wikidata_build` (through `wikidata_items` and `commons_files`) make, in the
+documented JSON formats (formatversion=2):
 
 * Wikidata Action API at ``/wikidata/w/api.php``:
   - ``action=wbsearchentities&search=…&language=…&type=item&limit=…``

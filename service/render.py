@@ -1,0 +1,137 @@
+"""Rankings → pictures: the collage of a photo's faces and their lookalikes, and the embedding map.
+
+Shared by the CLI and the bot; knows the gallery (for thumbnails) and the texts, nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from engine.embedding_map import pca_2d, render_map
+from engine.faces import Face
+from engine.pictures import CollageText, Tile, render_board, render_collage, render_pairs
+from service.texts import Texts
+from store.gallery import Gallery, Match
+
+MAX_STACKED = 3  # faces per collage image: more would make each too small to read on a phone
+
+
+def collage_text(t: Texts, footer: str = "", credits: str = "") -> CollageText:
+    return CollageText(
+        title=t.title, you=t.you, distance=t.distance, similarity=t.similarity, footer=footer, credits=credits
+    )
+
+
+async def photo_credits(gallery: Gallery, photo_ids: Sequence[int]) -> list[str]:
+    """`Author (licence)` of each credited photo among `photo_ids`, in order, each once."""
+    parts: list[str] = []
+    for photo_id in dict.fromkeys(photo_ids):
+        record = await gallery.photo(photo_id)
+        if record is None or not (record.credit.author or record.credit.license):
+            continue
+        author = record.credit.author or "?"
+        parts.append(f"{author} ({record.credit.license})" if record.credit.license else author)
+    return list(dict.fromkeys(parts))
+
+
+async def credits_line(gallery: Gallery, rankings: Sequence[Sequence[Match]], t: Texts) -> str:
+    """The collage's credit line for the gallery photos it shows ('' when none is credited)."""
+    shown = [m.photo_id for ranking in list(rankings)[:MAX_STACKED] for m in ranking]
+    parts = await photo_credits(gallery, shown)
+    return t.collage_credits.format(credits=", ".join(parts)) if parts else ""
+
+
+def face_image(jpeg: bytes | None) -> Image.Image:
+    """A stored JPEG thumbnail as an image (a grey square if the photo has gone meanwhile)."""
+    if not jpeg:
+        return Image.new("RGB", (256, 256), (200, 200, 200))
+    return Image.open(io.BytesIO(jpeg)).convert("RGB")
+
+
+@dataclass(frozen=True)
+class Card:
+    """A collage tile whose picture is still JPEG bytes: cheap to hand to a worker process to draw."""
+
+    jpeg: bytes | None
+    name: str
+    distance: float | None = None
+    similarity: float | None = None
+    rank: int | None = None
+
+    def tile(self) -> Tile:
+        return Tile(face_image(self.jpeg), self.name, self.distance, self.similarity, self.rank)
+
+
+# Runs a drawing function somewhere off the event loop: asyncio.to_thread (the CLI), or the bot's
+# DrawPool.run (its own small pool, so a collage never waits behind other photos' analyses).
+Draw = Callable[..., Awaitable[bytes]]
+
+
+async def match_cards(gallery: Gallery, ranking: Sequence[Match]) -> list[Card]:
+    """Each match with its nearest photo's thumbnail."""
+    return [
+        Card(await gallery.thumbnail(m.photo_id), m.name, m.distance, m.similarity, rank)
+        for rank, m in enumerate(ranking, start=1)
+    ]
+
+
+async def collage_for(
+    gallery: Gallery,
+    faces: Sequence[Face],
+    rankings: Sequence[Sequence[Match]],
+    t: Texts,
+    footer: str = "",
+    draw: Draw = asyncio.to_thread,
+) -> bytes:
+    """One JPEG: for each face (largest first, at most MAX_STACKED) the face beside its lookalikes.
+
+    Thumbnails come from the gallery here; the drawing is done by `draw`, off the event loop.
+    """
+    pairs = list(zip(faces, rankings, strict=True))[:MAX_STACKED]
+    boards = [(face.thumbnail, await match_cards(gallery, ranking)) for face, ranking in pairs]
+    credits = await credits_line(gallery, rankings, t)
+    return await draw(draw_collages, boards, collage_text(t, footer, credits))
+
+
+def draw_collages(boards: list[tuple[bytes | None, list[Card]]], text: CollageText) -> bytes:
+    """Each (face, matches) board drawn, stacked into one JPEG."""
+    parts = [render_collage(face_image(face), [c.tile() for c in cards], text) for face, cards in boards]
+    return parts[0] if len(parts) == 1 else stack_jpegs(parts)
+
+
+def draw_board(target: Card, entries: list[Card], text: CollageText) -> bytes:
+    """A game's final board."""
+    return render_board(target.tile(), [c.tile() for c in entries], text)
+
+
+def draw_pairs(pairs: list[tuple[Card, Card]], text: CollageText) -> bytes:
+    """A twin check's pairs."""
+    return render_pairs([(a.tile(), b.tile()) for a, b in pairs], text)
+
+
+def stack_jpegs(parts: Sequence[bytes]) -> bytes:
+    """Several JPEG images one above the other, as one JPEG (width of the widest)."""
+    images = [Image.open(io.BytesIO(p)).convert("RGB") for p in parts]
+    width = max(i.width for i in images)
+    canvas = Image.new("RGB", (width, sum(i.height for i in images)), (255, 255, 255))
+    top = 0
+    for image in images:
+        canvas.paste(image, (0, top))
+        top += image.height
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=88, optimize=True)
+    return buffer.getvalue()
+
+
+def map_for(gallery: Gallery, query: np.ndarray, query_label: str) -> bytes:
+    """A PNG of the gallery's embeddings in 2-D (PCA fitted on the gallery) with the query marked."""
+    vectors, names = gallery.all_embeddings()
+    points, pca = pca_2d(vectors)
+    marker = pca.transform(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+    return render_map(points, names, marker, query_label, "Gallery embeddings (PCA)", pca=pca)
