@@ -22,6 +22,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -36,6 +37,7 @@ from bot.handlers import (
     info,
     leaderboard,
     lookalike,
+    morph,
     rounds,
     share,
     twins,
@@ -43,12 +45,14 @@ from bot.handlers import (
     wikidata_chat,
 )
 from bot.handlers.errors import on_error
+from bot.keyboards import MORPH_PREFIX
 from bot.loop_lag import LagMonitor
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
 from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
+from service.morph_memory import MorphMemory
 from service.services import Admission, LastAnswers, Services
 from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
 from service.shared_answers import SharedAnswers
@@ -64,8 +68,8 @@ if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is 
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
-# What the draw workers import at start: the drawing functions' module (and with it the collage code).
-DRAW_MODULES = ("service.render",)
+# What the draw workers import at start: the drawing functions' modules (the collage code, the morph).
+DRAW_MODULES = ("service.render", "service.morphs", "engine.morph")
 
 
 class StartupError(Exception):
@@ -137,6 +141,8 @@ def register_handlers(application: Application) -> None:
             MessageHandler(round_entry, rounds.on_round_reply),
             # lookalike requests
             CommandHandler("lookalike", lookalike.on_lookalike_command),
+            CommandHandler("morph", morph.on_morph_command),
+            CallbackQueryHandler(morph.on_morph_button, pattern=f"^{MORPH_PREFIX}"),
             MessageHandler(private & media, lookalike.on_private_photo),
             MessageHandler(groups & filters.PHOTO & filters.CAPTION, lookalike.on_group_photo),
             # anything else in a private chat gets a short hint
@@ -270,6 +276,7 @@ async def on_startup(application: Application) -> None:
         admission=Admission(lambda: pool.queue_limit),
         last_answers=LastAnswers(settings.lookalike_remember_minutes),
         shared=SharedAnswers(settings.lookalike_share_minutes),
+        morphs=MorphMemory(settings.lookalike_morph_minutes),
     )
     application.bot_data["services"] = svc
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)

@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.keyboards import private_answer_keyboard
 from bot.telegram_io import download, reply_to, showing_work, with_retries
 from service.photos import Answer, PhotoRef, Refused, refusal_text
 from service.texts import texts
@@ -27,10 +28,10 @@ def language_of(update: Update) -> str:
 
 
 class TelegramChat:
-    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered.
-
-    `keyboard`: buttons under a collage (a private chat's Share); `on_collage`: called with the collage as
-    Telegram sent it (its file id is what Share offers later)."""
+    """One chat, lent to the application layer for one request: `reply_to_id` is the message answered,
+    `language` the user's (for the words of a private answer's buttons); `share`: a private collage carries
+    the Share button; `on_collage`: called with the collage as Telegram sent it (its file id is what Share
+    offers later)."""
 
     def __init__(
         self,
@@ -38,14 +39,16 @@ class TelegramChat:
         chat_id: int,
         reply_to_id: int | None = None,
         action: str = ChatAction.UPLOAD_PHOTO,
-        keyboard: InlineKeyboardMarkup | None = None,
+        language: str = "",
+        share: bool = False,
         on_collage: Callable[[Message], None] | None = None,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.reply_to_id = reply_to_id
         self.action = action
-        self.keyboard = keyboard
+        self.language = language
+        self.share = share
         self.on_collage = on_collage
 
     async def fetch(self, ref: PhotoRef) -> bytes:
@@ -76,7 +79,9 @@ class TelegramChat:
                 lambda: bot.send_message(chat_id, answer.text, reply_parameters=reply), "sendMessage"
             )
             return
-        photo, keyboard = answer.photo, self.keyboard
+        photo = answer.photo
+        # A private chat's id is its user's (positive); groups' are negative.
+        keyboard = private_answer_keyboard(answer, self.language, self.share) if chat_id > 0 else None
         sent = await with_retries(
             lambda: bot.send_photo(
                 chat_id, photo, caption=answer.text, reply_parameters=reply, reply_markup=keyboard

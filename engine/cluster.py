@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from distributed import Client, Future, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
@@ -32,6 +32,9 @@ from distributed.security import Security
 from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
+
+if TYPE_CHECKING:  # engine.morph (scipy, the 68-point model) is imported on the workers that use it
+    from engine.morph import KeptFace, Landmarker
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,7 @@ class FaceModelsPlugin(WorkerPlugin):
 
     def __init__(self, log_formatter: logging.Formatter | None = None) -> None:
         self.models: FaceModels | None = None
+        self.landmarker: Landmarker | None = None  # loaded on this worker's first morph
         self.log_formatter = log_formatter
 
     def setup(self, worker: object) -> None:
@@ -121,6 +125,27 @@ class FaceModelsPlugin(WorkerPlugin):
         self.models = FaceModels()
 
 
+def _plugin() -> FaceModelsPlugin:
+    """This worker's plugin, with its models loaded."""
+    worker = get_worker()
+    plugin = worker.plugins.get(PLUGIN_NAME)
+    if not isinstance(plugin, FaceModelsPlugin) or plugin.models is None:
+        # A worker started without the plugin (e.g. a plain `dask worker`): load the models once here.
+        plugin = FaceModelsPlugin()
+        plugin.setup(worker)
+        worker.plugins[PLUGIN_NAME] = plugin
+    return plugin
+
+
+def _landmarker(plugin: FaceModelsPlugin) -> Landmarker:
+    """The worker's 68-point landmarker, loaded once, on its first morph."""
+    if plugin.landmarker is None:
+        from engine.morph import Landmarker
+
+        plugin.landmarker = Landmarker()
+    return plugin.landmarker
+
+
 def analyze_on_worker(
     data: bytes, max_faces: int = MAX_FACES, thorough: bool = False
 ) -> Analysis | ImageError:
@@ -129,16 +154,32 @@ def analyze_on_worker(
     A photo that cannot be read is an answer, not a failure of the worker: its `ImageError` is returned
     (and raised again by the client), so the worker does not log a "Compute Failed" with a traceback.
     """
-    worker = get_worker()
-    plugin = worker.plugins.get(PLUGIN_NAME)
-    if not isinstance(plugin, FaceModelsPlugin) or plugin.models is None:
-        # A worker started without the plugin (e.g. a plain `dask worker`): load the models once here.
-        plugin = FaceModelsPlugin()
-        plugin.setup(worker)
-        worker.plugins[PLUGIN_NAME] = plugin
+    plugin = _plugin()
     assert plugin.models is not None
     try:
         return plugin.models.analyze(data, max_faces, thorough)
+    except ImageError as exc:
+        return exc
+
+
+def analyze_keeping_on_worker(
+    data: bytes, max_faces: int = MAX_FACES
+) -> tuple[Analysis, KeptFace | None] | ImageError:
+    """`analyze_on_worker`, and the largest face kept for a morph (`engine.morph.analyze_keeping`)."""
+    from engine.morph import analyze_keeping
+
+    plugin = _plugin()
+    assert plugin.models is not None
+    try:
+        return analyze_keeping(plugin.models, _landmarker(plugin), data, max_faces)
+    except ImageError as exc:
+        return exc
+
+
+def keep_thumbnail_on_worker(thumbnail: bytes) -> KeptFace | ImageError:
+    """A gallery face thumbnail's landmarks (`Landmarker.keep_thumbnail`) with this worker's model."""
+    try:
+        return _landmarker(_plugin()).keep_thumbnail(thumbnail)
     except ImageError as exc:
         return exc
 
@@ -377,20 +418,37 @@ class ClusterPool:
     async def analyze(self, data: bytes, max_faces: int = MAX_FACES, thorough: bool = False) -> Analysis:
         """Decode, detect and embed `data` on a worker (`thorough`: as `FaceModels.analyze`). Raises
         ImageError, Busy, NoWorker or WorkerCrashed."""
+        result: Analysis = await self._run(analyze_on_worker, data, max_faces, thorough)
+        return result
+
+    async def analyze_keeping(
+        self, data: bytes, max_faces: int = MAX_FACES
+    ) -> tuple[Analysis, KeptFace | None]:
+        """`analyze`, and the largest face kept for a morph (crop and 68 landmarks; None without a face)."""
+        result: tuple[Analysis, KeptFace | None] = await self._run(analyze_keeping_on_worker, data, max_faces)
+        return result
+
+    async def keep_thumbnail(self, thumbnail: bytes) -> KeptFace:
+        """A gallery face thumbnail's landmarks, found on a worker (`Landmarker.keep_thumbnail`)."""
+        result: KeptFace = await self._run(keep_thumbnail_on_worker, thumbnail)
+        return result
+
+    async def _run(self, task: Callable[..., Any], *args: object) -> Any:
+        """`task(*args)` on a worker, counted against the queue limit; an `ImageError` it returns is raised."""
         if self._pending >= self.queue_limit:
             raise Busy(f"{self._pending} photos already queued")
         self._pending += 1
         try:
-            return await self._analyze(data, max_faces, thorough)
+            return await self._submit(task, *args)
         finally:
             self._pending -= 1
 
-    async def _analyze(self, data: bytes, max_faces: int, thorough: bool) -> Analysis:
+    async def _submit(self, task: Callable[..., Any], *args: object) -> Any:
         waiting = _NoWorkerClock(self.wait)
         while True:
             await self._until_connected(waiting)
             assert self._client is not None
-            future = self._client.submit(analyze_on_worker, data, max_faces, thorough, pure=False)
+            future = self._client.submit(task, *args, pure=False)
             outcome = asyncio.ensure_future(_outcome(future))
             try:
                 while not outcome.done():
@@ -426,7 +484,7 @@ class _Lost:
     reason: str
 
 
-async def _outcome(future: Future) -> Analysis | ImageError | _Lost:
+async def _outcome(future: Future) -> Any:
     """The future's result; `_Lost` instead of Dask's cancellation (a CancelledError would cancel the
     awaiting task itself); `WorkerCrashed` when the photo killed every worker that tried it."""
     try:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from engine.encoder import CHIP_PADDING, CHIP_SIDE
 from engine.encoder_onnx import OnnxFaceEncoder
-from engine.images import decode_photo, encode_jpeg
+from engine.images import Photo, decode_photo, encode_jpeg
 
 DETECT_MAX_SIDE = 1024  # detect on a copy no larger than this; encode from the full-resolution photo
 # The cheap pass: HOG on a copy this small first (its cost falls with the pixel count; a selfie's face is
@@ -133,7 +133,10 @@ class FaceModels:
         `thorough`: skip the cheap pass (`locate_thorough` only), for a photo whose small faces beside a
         large one matter (a gallery photo's background). Raises `ImageError` when it cannot be decoded.
         """
-        photo = decode_photo(source)
+        return self.analyze_photo(decode_photo(source), max_faces, thorough)
+
+    def analyze_photo(self, photo: Photo, max_faces: int = MAX_FACES, thorough: bool = False) -> Analysis:
+        """A decoded photo in; its faces (largest first, at most `max_faces`) with embeddings out."""
         locate = self.locate_thorough if thorough else self.locate
         boxes = sorted(locate(photo.pixels), key=_area, reverse=True)
         kept = boxes[:max_faces]

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy.spatial import Delaunay
 
-from engine.faces import Box, _model_dir
+from engine.faces import MAX_FACES, Analysis, Box, FaceModels, _model_dir
 from engine.fonts import clean_text, fit_text, font
 from engine.images import decode_photo, encode_jpeg
 
@@ -107,6 +107,18 @@ class Landmarker:
         else:
             box = thumbnail_box(pixels.shape[1], pixels.shape[0])
         return KeptFace(crop=thumbnail, landmarks=self.landmarks(pixels, box))
+
+
+def analyze_keeping(
+    models: FaceModels, landmarker: Landmarker, data: bytes, max_faces: int = MAX_FACES
+) -> tuple[Analysis, KeptFace | None]:
+    """Photo bytes in (decoded once); their analysis and the largest face kept for a morph (None when
+    there is no face) out. Raises `ImageError` when the photo cannot be decoded."""
+    photo = decode_photo(data)
+    analysis = models.analyze_photo(photo, max_faces)
+    if not analysis.faces:
+        return analysis, None
+    return analysis, landmarker.keep(photo.pixels, analysis.faces[0].box)
 
 
 def thumbnail_box(width: int, height: int) -> Box:

@@ -29,9 +29,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
+
+if TYPE_CHECKING:  # engine.morph (scipy, the 68-point model) is imported in the workers that use it
+    from engine.morph import KeptFace, Landmarker
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +118,35 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
 
 
 def _analyze(data: bytes, max_faces: int, thorough: bool = False) -> Analysis:
+    return _models().analyze(data, max_faces, thorough)
+
+
+def _landmarker() -> Landmarker:
+    """This worker's 68-point landmarker, loaded on its first morph (most answers may never need it)."""
+    landmarker: Landmarker | None = getattr(_worker, "landmarker", None)
+    if landmarker is None:
+        from engine.morph import Landmarker
+
+        landmarker = _worker.landmarker = Landmarker()
+    return landmarker
+
+
+def _models() -> FaceModels:
     models: FaceModels | None = getattr(_worker, "models", None)
     if models is None:  # a thread that somehow skipped the initializer
         _init_worker()
         models = _worker.models
-    return models.analyze(data, max_faces, thorough)
+    return models
+
+
+def _analyze_keeping(data: bytes, max_faces: int) -> tuple[Analysis, KeptFace | None]:
+    from engine.morph import analyze_keeping
+
+    return analyze_keeping(_models(), _landmarker(), data, max_faces)
+
+
+def _keep_thumbnail(thumbnail: bytes) -> KeptFace:
+    return _landmarker().keep_thumbnail(thumbnail)
 
 
 def default_workers() -> int:
@@ -159,12 +186,26 @@ class FacePool:
     async def analyze(self, data: bytes, max_faces: int = MAX_FACES, thorough: bool = False) -> Analysis:
         """Decode, detect and embed `data` in a worker (`thorough`: as `FaceModels.analyze`, for gallery
         photos). Raises ImageError, Busy or WorkerCrashed."""
+        return await self._run(_analyze, data, max_faces, thorough)
+
+    async def analyze_keeping(
+        self, data: bytes, max_faces: int = MAX_FACES
+    ) -> tuple[Analysis, KeptFace | None]:
+        """`analyze`, and the largest face kept for a morph (crop and 68 landmarks; None without a face)."""
+        return await self._run(_analyze_keeping, data, max_faces)
+
+    async def keep_thumbnail(self, thumbnail: bytes) -> KeptFace:
+        """A gallery face thumbnail's landmarks, found in a worker (`Landmarker.keep_thumbnail`)."""
+        return await self._run(_keep_thumbnail, thumbnail)
+
+    async def _run(self, func: Callable[..., T], *args: object) -> T:
+        """`func(*args)` in a worker, counted against the queue limit (Busy past it)."""
         if self._pending >= self.queue_limit:
             raise Busy(f"{self._pending} photos already queued")
         self._pending += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, _analyze, data, max_faces, thorough)
+            return await loop.run_in_executor(self._executor, func, *args)
         except BrokenProcessPool as exc:
             self._restart()
             raise WorkerCrashed("a face worker died") from exc

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -31,11 +31,15 @@ from engine.faces import Analysis, Face
 from engine.images import ImageError
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between, keep_previous, similarity
+from service.morph_memory import MorphOffer, choose_photo
 from service.photo_ref import PhotoRef
 from service.render import collage_for, photo_credits
 from service.services import Admission, Services
 from service.texts import Texts, texts
 from store.jobs import MAX_ATTEMPTS, Job
+
+if TYPE_CHECKING:  # engine.morph imports scipy: a kept face only passes through here
+    from engine.morph import KeptFace
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +115,14 @@ class Chat(Protocol):
 class Answer:
     """What to send back: a text, or a collage with a caption (and the name it puts first).
 
-    `refusal`: the code when the text says why there is no collage."""
+    `refusal`: the code when the text says why there is no collage; `morph`: the key of the morph this
+    answer offers (a private answer while the Morph button is on, `service.morph_memory`)."""
 
     text: str
     photo: bytes | None = None
     first: str | None = None
     refusal: RefusalCode | None = None
+    morph: str | None = None
 
 
 def refusal_answer(t: Texts, code: RefusalCode) -> Answer:
@@ -136,18 +142,32 @@ def admitted(admission: Admission, user_id: int) -> Iterator[None]:
         admission.leave(user_id)
 
 
-async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> Analysis:
-    """Photo bytes → their faces (local pool or cluster); raises `Refused` for a photo that cannot be read."""
+@contextlib.contextmanager
+def _pool_refusals() -> Iterator[None]:
+    """The face pool's failures for a photo as `Refused`: a bad image by its code, a full queue `busy`, a
+    crashed worker `unreadable`."""
     try:
-        if max_faces is None:
-            return await svc.pool.analyze(data)
-        return await svc.pool.analyze(data, max_faces=max_faces)
+        yield
     except ImageError as exc:
         raise Refused(image_refusal(exc)) from None
     except Busy:
         raise Refused("busy") from None
     except WorkerCrashed:
         raise Refused("unreadable") from None
+
+
+async def analyze(svc: Services, data: bytes, max_faces: int | None = None) -> Analysis:
+    """Photo bytes → their faces (local pool or cluster); raises `Refused` for a photo that cannot be read."""
+    with _pool_refusals():
+        if max_faces is None:
+            return await svc.pool.analyze(data)
+        return await svc.pool.analyze(data, max_faces=max_faces)
+
+
+async def analyze_keeping(svc: Services, data: bytes) -> tuple[Analysis, KeptFace | None]:
+    """`analyze`, and the largest face kept for a morph (computed where the face models are)."""
+    with _pool_refusals():
+        return await svc.pool.analyze_keeping(data)
 
 
 # A lookalike answer: private chats and a group's /lookalike
@@ -184,7 +204,9 @@ async def answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
                 return
             # The user's last #1 settles near-ties in a private chat (not in groups: anyone's photo).
             previous = svc.last_answers.recall(selfie.user_id) if selfie.private else None
-            answer = await _answer_for(svc, selfie.refs, chat, t, previous)
+            # A private answer offers its user a morph of their own face (a group photo may be anyone's).
+            owner = selfie.user_id if selfie.private and svc.morphs.on else None
+            answer = await _answer_for(svc, selfie.refs, chat, t, previous, owner)
             if selfie.private and answer.first is not None:
                 svc.last_answers.remember(selfie.user_id, answer.first)
         # The photo is no longer in work once its answer exists: the user may send the next one.
@@ -235,9 +257,10 @@ async def _record(svc: Services, selfie: Selfie) -> tuple[bool, int | None]:
 
 
 async def _answer_for(
-    svc: Services, refs: Sequence[PhotoRef], chat: Chat, t: Texts, previous: str | None
+    svc: Services, refs: Sequence[PhotoRef], chat: Chat, t: Texts, previous: str | None, owner: int | None
 ) -> Answer:
-    """The refs' photos fetched and answered together (one photo: the single answer)."""
+    """The refs' photos fetched and answered together (one photo: the single answer); `owner`: the user
+    the answer offers a morph to, if any."""
     usable = [r for r in refs if ref_refusal(r) is None][:ALBUM_MOST]
     if not usable:
         return refusal_answer(t, ref_refusal(refs[0]) or "unreadable")
@@ -252,46 +275,82 @@ async def _answer_for(
         if not photos:
             return refusal_answer(t, failure)
         if len(photos) == 1:
-            return await make_answer(svc, photos[0], t, previous)
-        return await make_album_answer(svc, photos, t, previous)
+            return await make_answer(svc, photos[0], t, previous, owner)
+        return await make_album_answer(svc, photos, t, previous, owner)
 
 
-async def make_answer(svc: Services, data: bytes, t: Texts, previous: str | None = None) -> Answer:
+async def _analysis(svc: Services, data: bytes, keep: bool) -> tuple[Analysis, KeptFace | None]:
+    """The photo's analysis, and (with `keep`) its largest face kept for a morph."""
+    if keep:
+        return await analyze_keeping(svc, data)
+    return await analyze(svc, data), None
+
+
+async def make_answer(
+    svc: Services, data: bytes, t: Texts, previous: str | None = None, owner: int | None = None
+) -> Answer:
     """Photo bytes → the answer. Never raises for bad input: every failure is a refusal answer.
 
-    `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest."""
+    `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest; `owner`:
+    the user whose face is kept for the answer's Morph button (None: no button)."""
     try:
-        analysis = await analyze(svc, data)
+        analysis, kept = await _analysis(svc, data, owner is not None)
     except Refused as exc:
         return refusal_answer(t, exc.code)
     if not analysis.faces:
         return refusal_answer(t, "no_face")
     note = [t.several_faces_note.format(count=analysis.faces_found)] if analysis.faces_found > 1 else []
     face = analysis.faces[0]
-    return await _ranked_answer(svc, face, face.embedding, t, t.result_caption_head, note, previous)
+    morph = _Morphable(owner, kept) if owner is not None and kept is not None else None
+    return await _ranked_answer(svc, face, face.embedding, t, t.result_caption_head, note, previous, morph)
 
 
 async def make_album_answer(
-    svc: Services, photos: Sequence[bytes], t: Texts, previous: str | None = None
+    svc: Services,
+    photos: Sequence[bytes],
+    t: Texts,
+    previous: str | None = None,
+    owner: int | None = None,
 ) -> Answer:
     """Several selfies of one user → one answer, ranked on the mean of their largest faces' embeddings.
 
     Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
     share their #1 far more often than two selfies do). Photos without a face are left out; the collage
     shows the first photo's face. With one usable photo, it is the single-photo answer."""
-    analyses = await asyncio.gather(*(analyze(svc, data) for data in photos), return_exceptions=True)
-    for outcome in analyses:
+    outcomes = await asyncio.gather(
+        *(_analysis(svc, data, owner is not None) for data in photos), return_exceptions=True
+    )
+    for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Refused):
             raise outcome
-    faces = [a.faces[0] for a in analyses if isinstance(a, Analysis) and a.faces]
-    if not faces:
-        refused = next((a for a in analyses if isinstance(a, Refused)), None)
+    found = [(a.faces[0], kept) for a, kept in (o for o in outcomes if isinstance(o, tuple)) if a.faces]
+    if not found:
+        refused = next((o for o in outcomes if isinstance(o, Refused)), None)
         return refusal_answer(t, refused.code if refused else "no_face")
+    faces = [face for face, _ in found]
+    kept = found[0][1]  # the face the collage shows is the one a morph uses
+    morph = _Morphable(owner, kept) if owner is not None and kept is not None else None
     if len(faces) == 1:
-        return await _ranked_answer(svc, faces[0], faces[0].embedding, t, t.result_caption_head, [], previous)
+        head = t.result_caption_head
+        return await _ranked_answer(svc, faces[0], faces[0].embedding, t, head, [], previous, morph)
     mean = np.mean([f.embedding for f in faces], axis=0).astype(np.float32)
     head = t.album_caption_head.format(count=len(faces))
-    return await _ranked_answer(svc, faces[0], mean, t, head, [], previous)
+    return await _ranked_answer(svc, faces[0], mean, t, head, [], previous, morph)
+
+
+@dataclass(frozen=True)
+class _Morphable:
+    """Whose face an answer keeps for its Morph button, and the face."""
+
+    owner: int
+    face: KeptFace
+
+
+async def _offer_morph(svc: Services, morph: _Morphable, name: str, embedding: np.ndarray) -> str:
+    """Keep the face and the photo of `name` the morph will use (in memory, minutes); the offer's key."""
+    gallery = svc.active_gallery()
+    photo = await choose_photo(gallery, name, embedding, in_demo=gallery is svc.demo)
+    return svc.morphs.keep(MorphOffer(morph.owner, morph.face, name, photo))
 
 
 async def _ranked_answer(
@@ -302,10 +361,12 @@ async def _ranked_answer(
     head: str,
     notes: list[str],
     previous: str | None = None,
+    morph: _Morphable | None = None,
 ) -> Answer:
     """The collage of `face` beside the celebrities nearest `embedding`, with the caption.
 
-    A `previous` #1 within the tie margin of the nearest stays first, and the caption says so."""
+    A `previous` #1 within the tie margin of the nearest stays first, and the caption says so. With
+    `morph`, the answer offers a morph with its #1 (`Answer.morph`)."""
     gallery = svc.active_gallery()
     if gallery.photo_count == 0:
         return refusal_answer(t, "empty_gallery")
@@ -324,7 +385,8 @@ async def _ranked_answer(
         lines += ["", *notes]
     if await photo_credits(gallery, [m.photo_id for m in ranking]):
         lines += ["", t.credits_hint]
-    return Answer(caption_text(lines), collage, ranking[0].name if ranking else None)
+    key = await _offer_morph(svc, morph, ranking[0].name, embedding) if morph is not None else None
+    return Answer(caption_text(lines), collage, ranking[0].name if ranking else None, morph=key)
 
 
 # Group games: a round's entry, /twins

@@ -17,6 +17,7 @@ from cachetools import TTLCache
 from engine.pool import DrawPool, FacePool
 from service.albums import Albums
 from service.game_table import GameTable
+from service.morph_memory import MorphMemory
 from service.settings import Settings
 from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter
@@ -122,6 +123,7 @@ class Services:
     last_answers: LastAnswers = field(default_factory=lambda: LastAnswers(0))  # private chats' last #1
     # Share: a private chat's recent collages, as Telegram's file ids and captions (never the photos)
     shared: SharedAnswers = field(default_factory=lambda: SharedAnswers(0))
+    morphs: MorphMemory = field(default_factory=lambda: MorphMemory(0))  # private answers' Morph buttons
     games: GameTable = field(init=False)  # every group's running round, on the same gallery file
 
     def __post_init__(self) -> None:

@@ -98,6 +98,8 @@ class Settings(ClusterSettings):
     # A private chat's last #1 is kept for this long; a near-tie (within the margin, in distance) goes to it.
     lookalike_remember_minutes: float = Field(default=10.0, ge=0.0, le=1440)
     lookalike_tie_margin: float = Field(default=TIE_MARGIN, ge=0.0, le=2.0)
+    # A private answer's Morph button works this long (the user's face is kept in memory meanwhile); 0: off.
+    lookalike_morph_minutes: float = Field(default=10.0, ge=0.0, le=1440)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -23,11 +23,12 @@ from distributed import Client
 
 from engine.cluster import TLSFiles, cluster_security
 from service.settings import SettingsError, load_cluster_settings
+from tests.bot_checks import LOG_LINE, assert_clean_log
 from tests.botapi import FakeBotAPI, User
 from tests.botapi.harness import REPO, RunningBot, bot_environment, next_message, start_api
 from tests.cluster_harness import Cluster, NetworkHost, free_port, network_hosts_possible
 from tests.paths import photo
-from tests.test_reliability import BUSY, LOG_LINE, assert_clean_log
+from tests.test_reliability import BUSY
 from tests.test_webapp_api import header
 
 ADMIN = User(900, "Admin", "en")

@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 from bot.bot_data import services
 from bot.chat import language_of
 from bot.handlers.share import sharing
+from service.morph_texts import morph_texts
 from service.texts import Texts, texts
 
 
@@ -36,8 +37,12 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     minutes = services(context).settings.lookalike_remember_minutes
     memory = f"\n\n{t.privacy_memory.format(minutes=minutes)}" if minutes > 0 else ""
     share_minutes = services(context).settings.lookalike_share_minutes
-    shared = f"\n\n{t.privacy_share.format(minutes=share_minutes)}" if sharing(context.application) else ""
-    await reply(update, t.privacy + memory + shared)
+    if sharing(context.application):
+        memory += f"\n\n{t.privacy_share.format(minutes=share_minutes)}"
+    morph_minutes = services(context).settings.lookalike_morph_minutes
+    if morph_minutes > 0:
+        memory += f"\n\n{morph_texts(language_of(update)).privacy.format(minutes=morph_minutes)}"
+    await reply(update, t.privacy + memory)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.bot_data import services
 from bot.chat import TelegramChat, language_of
-from bot.handlers.share import remember_collage, share_markup
+from bot.handlers.share import remember_collage, sharing
 from bot.telegram_io import PhotoRef, photo_ref
 from service.photos import Selfie, answer_selfie, resumed_selfie, selfies_to_resume
 from service.texts import texts
@@ -38,17 +38,19 @@ async def serve(
 
 
 def answer_chat(context: ContextTypes.DEFAULT_TYPE, selfie: Selfie) -> TelegramChat:
-    """The chat `selfie`'s answer goes to. A private chat's collage carries the Share button and, as sent,
-    is remembered for sharing (a group's photo may be someone else's face: never offered)."""
-    keyboard = share_markup(context, texts(selfie.language)) if selfie.private else None
-    if keyboard is None:
-        return TelegramChat(context.bot, selfie.chat_id, selfie.message_id)
+    """The chat `selfie`'s answer goes to. A private chat's collage carries its buttons (bot.keyboards)
+    and, with sharing on, is remembered as sent for Share (a group's photo may be someone else's face:
+    never offered)."""
+    share = selfie.private and sharing(context.application)
+    if not share:
+        return TelegramChat(context.bot, selfie.chat_id, selfie.message_id, language=selfie.language)
     user_id = selfie.user_id
     return TelegramChat(
         context.bot,
         selfie.chat_id,
         selfie.message_id,
-        keyboard=keyboard,
+        language=selfie.language,
+        share=True,
         on_collage=lambda sent: remember_collage(context, user_id, sent),
     )
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InlineQueryResultCachedPhoto,
     InlineQueryResultsButton,
     Message,
@@ -23,7 +21,7 @@ from telegram.ext import Application, ContextTypes
 from service.photos import CAPTION_LIMIT
 from service.services import Services
 from service.shared_answers import SharedAnswer, SharedAnswers
-from service.texts import Texts, texts
+from service.texts import texts
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +39,6 @@ def sharing(application: Application) -> bool:
     """Whether collages are shared: LOOKALIKE_SHARE_MINUTES > 0 and inline mode on (getMe says so);
     without inline mode the button would open a chat list where the bot answers nothing."""
     return shared_answers(application).on and bool(application.bot.supports_inline_queries)
-
-
-def share_markup(context: ContextTypes.DEFAULT_TYPE, t: Texts) -> InlineKeyboardMarkup | None:
-    """The Share button for a private chat's collage; None when collages are not shared."""
-    if not sharing(context.application):
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.share_button, switch_inline_query="")]])
 
 
 def remember_collage(context: ContextTypes.DEFAULT_TYPE, user_id: int, sent: Message | None) -> None:

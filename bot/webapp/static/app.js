@@ -1,5 +1,7 @@
 // The admins' Mini App. No framework, no inline code: the page is built with DOM calls and every
 // untrusted string (names, authors, sources) goes in as text, never as HTML.
+// Long on purpose: the whole app in one file served as is, with no build step (launch data, DOM
+// helpers, the API, then one section per page).
 "use strict";
 
 (function () {
