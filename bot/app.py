@@ -61,7 +61,8 @@ from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, defau
 from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter, stale
 from store.demo import open_demo_gallery
-from store.gallery import Gallery
+from store.gallery import DISK_FULL, Gallery
+from store.gallery_file import GalleryFault
 from store.jobs import Jobs
 
 if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is configured
@@ -299,9 +300,10 @@ async def on_startup(application: Application) -> None:
     await rounds.recover_rounds(context)
     await lookalike.resume_jobs(context)
     log.info(
-        "ready: @%s, %s, %s, %s %s draw workers, %s photos in flight (limit %s), %s",
+        "ready: @%s, %s%s, %s, %s %s draw workers, %s photos in flight (limit %s), %s",
         application.bot.username,
         describe_gallery(gallery, demo),
+        describe_disk(gallery),
         describe_pool(pool),
         draw.workers,
         draw.kind,
@@ -319,6 +321,17 @@ def describe_gallery(gallery: Gallery, demo: Gallery) -> str:
         f"gallery {gallery.path} is empty, so the DEMO gallery answers "
         f"({demo.celebrity_count} celebrities, {demo.photo_count} photos); add celebrities with "
         "/add NAME (an admin's photo caption), /import (a zip) or `lookalike import DIR`"
+    )
+
+
+def describe_disk(gallery: Gallery) -> str:
+    """For the start-up line: nothing when the gallery can be written, else why not and what that means."""
+    if not gallery.read_only:
+        return ""
+    why = "no space left on its disk" if gallery.read_only_reason == DISK_FULL else "READ-ONLY"
+    return (
+        f" — {why}: answering from it read-only, without durable jobs (a crash loses the selfies in "
+        "progress); every change is refused until it can be written and the bot restarts"
     )
 
 
@@ -457,7 +470,7 @@ def run() -> int:
     except InvalidToken:
         log.error("Telegram refused the token (TELEGRAM_BOT_TOKEN): check it with @BotFather")
         return 1
-    except StartupError as exc:
+    except (StartupError, GalleryFault) as exc:  # GalleryFault: an unusable or read-only gallery file
         log.error("cannot start: %s", exc)
         return 1
     except NetworkError as exc:

@@ -10,13 +10,17 @@ from pathlib import Path
 
 from store.calibrate import refit, stale
 from store.demo import open_demo_gallery
-from store.gallery import Gallery
+from store.gallery import DISK_FULL, Gallery
+from store.gallery_file import GalleryDiskFull, GalleryReadOnly
 
 
 @contextlib.asynccontextmanager
 async def writable_gallery(db: Path) -> AsyncIterator[Gallery]:
-    """The gallery file, created if absent."""
+    """The gallery file, created if absent; one that cannot be written is refused before any work."""
     gallery = await Gallery.open(db)
+    if gallery.read_only:
+        await gallery.close()
+        raise GalleryDiskFull(db) if gallery.read_only_reason == DISK_FULL else GalleryReadOnly(db)
     try:
         yield gallery
     finally:

@@ -19,6 +19,7 @@ from cli.cluster_commands import add_cluster_commands
 from cli.console import CliError
 from cli.morph_commands import add_morph_command
 from service.settings import default_db_path
+from store.gallery_file import GalleryFault
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = Path(args.db) if args.db else default_db_path()
     try:
         return asyncio.run(dispatch(args, db))
-    except CliError as exc:
+    except (CliError, GalleryFault) as exc:  # a gallery that is unusable, read-only or out of space
         print(f"lookalike: {exc}", file=sys.stderr)
-        return exc.status
+        return getattr(exc, "status", 1)
     except KeyboardInterrupt:
         print("lookalike: interrupted", file=sys.stderr)
         return 130

@@ -222,8 +222,8 @@ async def _answer_selfie(svc: Services, selfie: Selfie, chat: Chat) -> None:
         return
     try:
         with admitted(svc.admission, selfie.user_id):
-            job_id = await _record(svc, selfie)
-            if job_id is None:
+            fresh, job_id = await _record(svc, selfie)
+            if not fresh:
                 log.info("chat %s message %s: delivered again, already in work", *_where(selfie))
                 return
             # The user's last #1 settles near-ties in a private chat (not in groups: anyone's photo).
@@ -270,15 +270,16 @@ def _where(selfie: Selfie) -> tuple[int, int]:
     return selfie.chat_id, selfie.message_id
 
 
-async def _record(svc: Services, selfie: Selfie) -> int | None:
-    """The selfie's durable job id (ids only, never the photo); None if this update is already in work."""
+async def _record(svc: Services, selfie: Selfie) -> tuple[bool, int | None]:
+    """Whether to answer the selfie (False: this update is already in work) and its durable job id (ids
+    only, never the photo; None when the disk refused the row: the selfie is answered all the same)."""
     if selfie.job is not None:
         await svc.jobs.attempt(selfie.job.id)
-        return selfie.job.id
+        return True, selfie.job.id
     job_id, created = await svc.jobs.add(
         selfie.chat_id, selfie.message_id, selfie.user_id, selfie.refs[0].file_id, selfie.language
     )
-    return job_id if created else None
+    return created, job_id
 
 
 async def _answer_for(

@@ -169,6 +169,14 @@ class Texts:
     privacy_share: str
     share_button: str
     share_none: str
+    # the gallery's disk (full or read-only): changes refused, answers go on
+    gallery_disk_full: str
+    gallery_read_only: str
+    gallery_paused: str  # the same refusal, in a player's words
+    game_entry_unrecorded: str
+    stats_disk_full: str
+    stats_read_only: str
+    stats_not_durable: str
 
 
 EN = Texts(
@@ -365,6 +373,19 @@ EN = Texts(
     ),
     share_button="📤 Share",
     share_none="No result to share yet: send me a selfie",
+    gallery_disk_full="No space left on the gallery's disk: nothing was changed. Free some space and try again.",
+    gallery_read_only="The gallery is read-only: nothing was changed.",
+    gallery_paused="I can't save anything right now, so that didn't go through. Please try again later.",
+    game_entry_unrecorded=(
+        "{player}: {similarity:.1f}% like {name}, but I can't save scores right now, so this one doesn't "
+        "count. Try again in a while."
+    ),
+    stats_disk_full="No space left on the gallery's disk: answers work, changes are refused.",
+    stats_read_only="The gallery is read-only: answers work, changes are refused.",
+    stats_not_durable=(
+        "The disk refuses the job table: selfies are answered without being recorded, so a crash now "
+        "would lose the ones in progress."
+    ),
 )
 
 KO = Texts(
@@ -556,6 +577,18 @@ KO = Texts(
     ),
     share_button="📤 공유하기",
     share_none="아직 공유할 결과가 없어요: 셀카를 보내 주세요",
+    gallery_disk_full="갤러리 디스크에 남은 공간이 없어요: 아무것도 바뀌지 않았어요. 공간을 비운 뒤 다시 시도해 주세요.",
+    gallery_read_only="갤러리가 읽기 전용이에요: 아무것도 바뀌지 않았어요.",
+    gallery_paused="지금은 아무것도 저장할 수 없어서 처리하지 못했어요. 잠시 뒤에 다시 시도해 주세요.",
+    game_entry_unrecorded=(
+        "{player}: {name}와(과) {similarity:.1f}% 닮음 — 하지만 지금은 점수를 저장할 수 없어서 이번 기록은 "
+        "반영되지 않아요. 잠시 뒤에 다시 해 보세요."
+    ),
+    stats_disk_full="갤러리 디스크에 공간이 없어요: 답변은 되지만 변경은 거부돼요.",
+    stats_read_only="갤러리가 읽기 전용이에요: 답변은 되지만 변경은 거부돼요.",
+    stats_not_durable=(
+        "디스크가 작업 기록을 거부해서 셀카를 기록 없이 답하고 있어요: 지금 멈추면 처리 중인 셀카는 사라져요."
+    ),
 )
 
 LANGUAGES = {"en": EN, "ko": KO}

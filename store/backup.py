@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store.gallery_file import GalleryDiskFull, connect_read_only, inspect_gallery, write_fault
+
+
+class BackupFailed(ValueError):
+    """The copy could not be made; nothing was left under the target's name (nor a partial file)."""
+
 
 def _backup(source: Path, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    _remove(partial)
+    try:
+        _copy(source, partial)
+        os.replace(partial, target)  # the target appears whole or not at all
+    except BaseException as exc:
+        _remove(partial)
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            raise BackupFailed(_why(target, exc)) from None
+        raise
+
+
+def _copy(source: Path, partial: Path) -> None:
+    """Copy `source` page by page into `partial` (made here), then check the copy."""
+    file = inspect_gallery(source)
+    address = connect_read_only(source) if file.read_only else f"file:{source}?mode=ro"
+    src = sqlite3.connect(address, uri=True)
     try:
         dst = sqlite3.connect(partial)
         try:
@@ -24,13 +45,28 @@ def _backup(source: Path, target: Path) -> None:
     finally:
         src.close()
     if not ok:
-        partial.unlink(missing_ok=True)
-        raise ValueError("the copy failed its integrity check")
-    os.replace(partial, target)  # the target appears whole or not at all
+        raise BackupFailed("the copy failed its integrity check")
+
+
+def _why(target: Path, error: BaseException) -> str:
+    """One line on why a copy to `target` failed: the target's disk full or read-only, or the error."""
+    fault = write_fault(target, error)
+    if isinstance(fault, GalleryDiskFull):
+        return f"no space left on the disk of {target}: no backup was written"
+    if fault is not None:
+        return f"{target.parent} is read-only: no backup was written"
+    return f"{error}: no backup was written"
+
+
+def _remove(partial: Path) -> None:
+    for leftover in (partial, partial.with_name(partial.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 async def backup_database(source: Path, target: Path) -> None:
-    """Copy `source` to `target` page by page (other writers may go on meanwhile), then check the copy."""
+    """Copy `source` to `target` page by page (other writers may go on meanwhile), then check the copy.
+    A source that is not a usable gallery → `GalleryUnusable`; a failed copy → `BackupFailed`."""
     if target.resolve() == source.resolve():
         raise ValueError("the backup must go to another file")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,9 +23,13 @@ REFIT_DELAY = 30.0  # seconds of quiet after the last change before the bot refi
 
 
 async def refit(gallery: Gallery) -> Calibration:
-    """Fit the gallery's calibration in a thread, store it and use it from now on; returns it."""
+    """Fit the gallery's calibration in a thread, store it and use it from now on; returns it.
+
+    A gallery opened read-only keeps the fit in memory only (its answers still use it); a full disk
+    → `GalleryDiskFull`, and the previous calibration stays, stored and in use."""
     calibration = await asyncio.to_thread(fit_index, gallery.index)
-    await gallery.set_value(CALIBRATION_KEY, calibration.to_json())
+    if not gallery.read_only:
+        await gallery.set_value(CALIBRATION_KEY, calibration.to_json())
     gallery.calibration = calibration
     return calibration
 

@@ -247,10 +247,18 @@ async def import_folder(
             return await add_file(gallery, analyze, name, path, credits.get(where), source)
 
     summary = Summary()
-    for next_done in asyncio.as_completed([offer(n, p) for n, p in photos_to_import(folder)]):
-        outcome = await next_done
-        summary.outcomes.append(outcome)
-        if progress:
-            progress(outcome)
+    offers = [asyncio.ensure_future(offer(n, p)) for n, p in photos_to_import(folder)]
+    try:
+        for next_done in asyncio.as_completed(offers):
+            outcome = await next_done
+            summary.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    except BaseException:
+        # One failure (a full disk, a cancel) ends the import: the other photos are not offered after it.
+        for pending in offers:
+            pending.cancel()
+        await asyncio.gather(*offers, return_exceptions=True)
+        raise
     summary.outcomes.sort(key=lambda o: o.source)
     return summary

@@ -22,11 +22,20 @@ import numpy as np
 from engine.calibration import Calibration
 from engine.faces import Face
 from engine.ranking import DIM, FaceIndex
+from store.gallery_file import (
+    GalleryDiskFull,
+    GalleryReadOnly,
+    connect_read_only,
+    inspect_gallery,
+    write_fault,
+)
 from store.names import InvalidName, clean_name, name_key
-from store.schema import migrate
+from store.schema import MIGRATIONS, migrate
 
 CALIBRATION_KEY = "calibration"  # the fitted Calibration, as JSON, in gallery_value
 LOAD_CHUNK = 8192  # rows per fetch when loading the index: 4 MB of embeddings at a time
+READ_ONLY = "read_only"  # why a gallery was opened read-only: its filesystem (or file) cannot be written
+DISK_FULL = "disk_full"  # ... or its disk had no room for the files SQLite needs to read it in WAL mode
 
 
 class GalleryError(Exception):
@@ -88,6 +97,13 @@ class Added:
     photo_id: int
 
 
+def _remove_debris(path: Path) -> None:
+    """Remove what a failed first open left of a new gallery (the file and its -wal/-shm)."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
 def content_hash(data: bytes) -> str:
     """SHA-256 of a photo's bytes: the same file is never stored twice."""
     return hashlib.sha256(data).hexdigest()
@@ -106,21 +122,58 @@ class Gallery:
         self.calibration = Calibration()
         # Called after every change of the photos (adds, removals): e.g. to schedule a refit.
         self.on_change: list[Callable[[], None]] = []
+        # Why the file was opened read-only (READ_ONLY, DISK_FULL), or "" when it can be written.
+        self.read_only_reason = ""
 
     @classmethod
     async def open(cls, path: str | Path) -> Gallery:
-        """Open (creating if needed) the gallery file, migrate its schema and load the index."""
+        """Open (creating if needed) the gallery file, migrate its schema and load the index.
+
+        The file is inspected first without writing to it (store/gallery_file.py): anything but a
+        gallery of this version or older → `GalleryUnusable`, the file left as it was. A gallery that
+        cannot be written (read-only filesystem; or a full disk with no room for the -shm file SQLite's
+        WAL readers need) opens read-only: reads work, changes raise `GalleryReadOnly` / `GalleryDiskFull`.
+        """
         target = str(path)
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(target, isolation_level=None)
+        if target == ":memory:":
+            return await cls._connect(target, target)
+        file = inspect_gallery(Path(target))
+        if file.read_only:
+            if not file.exists:
+                raise GalleryReadOnly(target, "there is no gallery file and none can be made there")
+            if file.version < len(MIGRATIONS):
+                raise GalleryReadOnly(
+                    target, f"its schema {file.version} needs an upgrade that cannot be written"
+                )
+            return await cls._connect(target, connect_read_only(file.path), READ_ONLY)
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            return await cls._connect(target, target)
+        except (sqlite3.Error, OSError) as exc:
+            fault = write_fault(target, exc)
+            if fault is None:
+                raise
+            if not file.exists:
+                _remove_debris(Path(target))  # never leave an empty file that would later be refused
+            elif isinstance(fault, GalleryDiskFull) and file.version == len(MIGRATIONS):
+                return await cls._connect(target, connect_read_only(file.path), DISK_FULL)
+            raise fault from None
+
+    @classmethod
+    async def _connect(cls, path: str, address: str, read_only: str = "") -> Gallery:
+        """Connect to `address` (a path, or a read-only URI when `read_only` says why), set the file up
+        when it can be written (WAL, migrations) and load the index."""
+        db = await aiosqlite.connect(address, isolation_level=None, uri=bool(read_only))
+        try:
+            if not read_only:
+                await db.execute("PRAGMA journal_mode=WAL")
+                await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA busy_timeout=5000")
-            await migrate(db)
-            gallery = cls(db, target)
+            if not read_only:
+                await migrate(db)
+            gallery = cls(db, path)
+            gallery.read_only_reason = read_only
             await gallery._load()
         except BaseException:
             await db.close()
@@ -163,6 +216,11 @@ class Gallery:
         self.calibration = Calibration.from_json(await self.value(CALIBRATION_KEY))
 
     # Reading
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this gallery was opened read-only (every change is refused)."""
+        return bool(self.read_only_reason)
 
     @property
     def photo_count(self) -> int:
@@ -308,17 +366,43 @@ class Gallery:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction on the shared connection: committed if the block ends, rolled back if
         it raises. A lock keeps the coroutines that share this connection (gallery, jobs, games) from
-        starting a transaction inside another's."""
+        starting a transaction inside another's. A full or read-only disk → `GalleryDiskFull` /
+        `GalleryReadOnly`, with nothing changed (a failed COMMIT is rolled back too, so the next change
+        works as soon as there is room again)."""
+        if self.read_only_reason:
+            raise (
+                GalleryDiskFull(self.path)
+                if self.read_only_reason == DISK_FULL
+                else GalleryReadOnly(self.path)
+            )
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._fault(exc) from None
             try:
                 yield self._db
-            except BaseException:
-                # The transaction may already be gone (e.g. the failure was BEGIN itself).
-                with contextlib.suppress(sqlite3.Error):
-                    await self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                await self._rollback()
+                fault = write_fault(self.path, exc) if isinstance(exc, (sqlite3.Error, OSError)) else None
+                if fault is not None:
+                    raise fault from None
                 raise
-            await self._db.execute("COMMIT")
+            try:
+                await self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise self._fault(exc) from None
+
+    async def _rollback(self) -> None:
+        # The transaction may already be gone (e.g. SQLite rolled it back itself on a full disk).
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+
+    def _fault(self, error: sqlite3.Error) -> Exception:
+        """What to raise for a failed write: the disk's fault when it is one, else the error itself."""
+        return write_fault(self.path, error) or error
 
     async def add_face(
         self, name: str, face: Face, data_hash: str, source: str = "", credit: Credit | None = None

@@ -63,3 +63,26 @@ def test_quick_analysis_bench_compares_every_stage_with_the_code_before_issue_20
     assert stages <= set(size["all"]["new_vs_old"])
     assert size["cheap"]["photos"] + size["fallback"]["photos"] == size["all"]["photos"]
     assert {"load_avg_start", "load_avg_end"} <= set(report["machine"])
+
+
+@pytest.mark.timeout(600)  # a bot start on a loaded machine takes minutes; the run itself 30 s
+def test_a_short_soak_prints_a_row_per_minute_and_its_goals_as_json() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "soak.py"), "--minutes", "0.5", "--warmup", "0", "--rate", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=570,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].split(" | ") == [
+        "minute", "answers", "p50_s", "p99_s", "bot_mb", "workers_mb", "fds", "threads", "wal_kb"
+    ]  # fmt: skip
+    report = json.loads(lines[-1])
+    assert report["bot_exit"] == 0 and report["failure_count"] == 0, report["failures"]
+    assert report["sent"] >= 10 and report["answered"] >= report["sent"]  # + the group's round messages
+    row = report["rows"][0]
+    assert row["answers"] >= 1 and row["bot_mb"] > 0 and row["workers_mb"] > 0 and row["fds"] > 0
+    assert row["threads"] > 0 and row["wal_kb"] > 0  # each selfie's durable job goes through the WAL
+    assert len(report["rows"]) == 1 and report["goals"] == {"note": "too short for the goals"}

@@ -23,10 +23,11 @@ from bot.bot_data import services
 from bot.handlers.info import reply, texts_for
 from bot.telegram_io import PhotoRef, download, photo_ref, reply_to, showing_work, with_retries
 from engine.calibration import Calibration
+from service.services import Services
 from service.texts import Texts, coded
 from store.archive import ArchiveError, unpack_photos
 from store.curate import CREDITS_FILE, CreditsError, Outcome, add_photo, import_folder
-from store.gallery import GalleryError
+from store.gallery import DISK_FULL, GalleryError
 from store.names import InvalidName, clean_name
 from store.projector import write_projector_files
 
@@ -241,7 +242,18 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         workers=svc.pool.workers,
         kind=svc.pool.kind,
     )
-    await reply(update, f"{stats}\n{calibration_text(t, svc.active_gallery().calibration)}")
+    lines = [stats, calibration_text(t, svc.active_gallery().calibration), *disk_lines(t, svc)]
+    await reply(update, "\n".join(lines))
+
+
+def disk_lines(t: Texts, svc: Services) -> list[str]:
+    """For /stats: whether the gallery is read-only or its disk full, and whether selfies are durable."""
+    lines = []
+    if svc.gallery.read_only:
+        lines.append(t.stats_disk_full if svc.gallery.read_only_reason == DISK_FULL else t.stats_read_only)
+    if not svc.jobs.durable:
+        lines.append(t.stats_not_durable)
+    return lines
 
 
 def calibration_text(t: Texts, calibration: Calibration) -> str:

@@ -33,6 +33,7 @@ from service.render import Card, draw_board
 from service.round_gate import Replied
 from service.services import Services
 from service.texts import Texts, texts
+from store.gallery_file import GalleryFault
 from store.games import Entry, Placed, Round
 from store.names import InvalidName
 
@@ -242,9 +243,14 @@ async def _score_entry(
     score = calibration.similarity(
         min((distance_between(face.embedding, t) for t in live.target), default=9.0)
     )
-    async with games.lock(message.chat_id):  # not between the end's ranking and its clean-up
-        over = games.live.get(message.chat_id) is not live  # ended while this entry was in work
-        best = score if over else await games.store.record(message.chat_id, Entry(user.id, player, score))
+    try:
+        over, best = await _record_entry(games, message.chat_id, live, Entry(user.id, player, score))
+    except GalleryFault as exc:  # a full or read-only disk: the player is told in a player's words
+        log.warning("round entry in chat %s not recorded: %s", message.chat_id, exc)
+        await reply(
+            update, t.game_entry_unrecorded.format(player=player, similarity=score, name=round_.celebrity)
+        )
+        return
     if over:
         await reply(update, t.game_entry_late.format(player=player, similarity=score, name=round_.celebrity))
         return
@@ -253,6 +259,15 @@ async def _score_entry(
     await reply(
         update, t.game_entry.format(player=player, similarity=score, name=round_.celebrity, best=best)
     )
+
+
+async def _record_entry(games: GameTable, chat_id: int, live: Live, entry: Entry) -> tuple[bool, float]:
+    """Keep the entry's score in the round; returns (whether the round ended while the entry was in work,
+    the player's best). A disk that refuses the write raises GalleryFault, and nothing is kept."""
+    async with games.lock(chat_id):  # not between the end's ranking and its clean-up
+        if games.live.get(chat_id) is not live:
+            return True, entry.similarity
+        return False, await games.store.record(chat_id, entry)
 
 
 # the end of a round

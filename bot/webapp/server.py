@@ -30,6 +30,7 @@ from service.texts import language
 from service.wikidata import MAX_PEOPLE, items_of
 from store.catalogue import search
 from store.gallery import GalleryError
+from store.gallery_file import GalleryDiskFull, GalleryFault
 from store.names import InvalidName
 from store.wikimedia import NoContact
 
@@ -144,6 +145,10 @@ class AdminApi:
                 return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
             except GalleryError as exc:
                 return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=409)
+            except GalleryFault as exc:  # a full or read-only disk: nothing was changed
+                log.warning("mini app: %s %s: %s", request.method, request.url.path, exc)
+                code, status = ("disk_full", 507) if isinstance(exc, GalleryDiskFull) else ("read_only", 409)
+                return JSONResponse({"error": code, "message": str(exc)}, status_code=status)
             except InvalidName as exc:
                 return JSONResponse({"error": "invalid_name", "message": str(exc)}, status_code=400)
             return result if isinstance(result, Response) else JSONResponse(result)

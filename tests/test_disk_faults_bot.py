@@ -1,0 +1,219 @@
+"""The bot when its gallery's disk misbehaves, end to end over the stand-in Bot API: a foreign or broken
+gallery file stops it before polling; a disk that fills up while it runs refuses every change in one line
+(chat and Mini App) while selfies keep being answered, and takes changes again once there is room; a
+read-only gallery answers and says it is read-only. Real files on a real tmpfs (see tests/disk.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.webapp.initdata import sign
+from engine.faces import FaceModels
+from service.texts import EN, KO
+from tests.botapi import FakeBotAPI, User, group
+from tests.botapi.harness import TOKEN, RunningBot, bot_environment, next_message
+from tests.disk import NEW_PHOTO, Tmpfs, beside, counts, digest, make_gallery, mounted_tmpfs, real_faces
+from tests.paths import photo
+
+ADMIN = User(900, "Admin", "en")
+KO_ADMIN = User(901, "관리자", "ko")
+SELFIE = "barack_obama/test_obama1.jpg"
+
+
+@pytest.fixture(scope="module")
+def faces(models: FaceModels) -> dict:
+    return real_faces(models)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def mini_app_post(port: int, path: str, body: dict) -> httpx.Response:
+    """A Mini App request signed for the admin, as Telegram's client would send it."""
+    fields = {"user": json.dumps({"id": ADMIN.id, "first_name": "A"}), "auth_date": str(int(time.time()))}
+    headers = {"Authorization": f"tma {sign(fields, TOKEN)}"}
+    return httpx.post(f"http://127.0.0.1:{port}{path}", json=body, headers=headers, timeout=60)
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def assert_collage(answer: dict) -> None:
+    assert answer["method"] == "sendPhoto", answer.get("text")
+    assert answer["caption"].splitlines()[1].startswith("1. Barack Obama")
+
+
+# A foreign or broken gallery file: the bot does not start
+
+
+def _other_application(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+
+
+def _random_bytes(db: Path) -> None:
+    db.write_bytes(os.urandom(30_000))
+
+
+@pytest.mark.parametrize("make", [_other_application, _random_bytes], ids=["other app", "random bytes"])
+def test_the_bot_refuses_a_foreign_gallery_file_in_one_line_before_polling(
+    api: FakeBotAPI, tmp_path: Path, make
+) -> None:
+    db = tmp_path / "their.sqlite"
+    make(db)
+    before, polled = digest(db), len(api.calls("getUpdates"))
+    log_path = tmp_path / "bot.log"
+    with log_path.open("w") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            env=bot_environment(api, db),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    text = log_path.read_text()
+    assert done.returncode == 1, text
+    refused = [line for line in text.splitlines() if "cannot start" in line]
+    assert len(refused) == 1 and str(db) in refused[0] and "not a usable lookalike gallery" in refused[0]
+    assert "Traceback" not in text
+    assert len(api.calls("getUpdates")) == polled  # never polled
+    assert digest(db) == before and beside(db) == set()
+
+
+# The disk fills up while the bot runs
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Tmpfs]:
+    with mounted_tmpfs(tmp_path / "disk") as mounted:
+        yield mounted
+
+
+def on_disk(disk: Tmpfs, tmp_path: Path) -> Path:
+    """The bot's gallery path: a link to a file on the tmpfs (the harness writes the bot's log beside
+    the gallery path, and the log must not be on the disk that is filled or made read-only)."""
+    link = tmp_path / "gallery.sqlite"
+    link.symlink_to(disk.root / "gallery.sqlite")
+    return link
+
+
+def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_players_and_recovers_without_restart(
+    api: FakeBotAPI, disk: Tmpfs, faces: dict, tmp_path: Path
+) -> None:
+    db = on_disk(disk, tmp_path)
+    make_gallery(db, faces)
+    port = free_port()
+    bot = RunningBot(
+        api,
+        db,
+        admin_ids=f"{ADMIN.id},{KO_ADMIN.id}",
+        env={
+            "WEB_APP_URL": f"http://127.0.0.1:{port}/",
+            "WEB_APP_PORT": str(port),
+            "GAME_ROUND_SECONDS": "600",
+        },
+    )
+    try:
+        chat, ann, bea = group(-2201, "Full disk"), User(51, "Ann"), User(52, "Bea", "ko")
+        round_ = next_message(api, chat.id, lambda: api.send_text(ann, "/game Barack Obama", chat=chat))
+        bot.wait_for_log(
+            lambda text: f"round started in chat {chat.id}" in text
+        )  # recorded after it is posted
+        disk.fill()
+        before = counts(db)
+        # a player's entry and /endgame: a player's words, not the admins' "no space" line
+        entry = next_message(
+            api, chat.id, lambda: api.send_photo(bea, photo(SELFIE), chat=chat, reply_to=round_["message"])
+        )["text"]
+        head, tail = KO.game_entry_unrecorded.split("{similarity:.1f}%")
+        assert entry.startswith(head.format(player="Bea", name="Barack Obama")), entry
+        assert entry.endswith(tail.format(name="Barack Obama")), entry
+        ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
+        assert ended["text"] == EN.gallery_paused
+        # selfies are answered (the job row cannot be written: said once in the log)
+        assert_collage(next_message(api, 31, lambda: api.send_photo(User(31, "Ann"), photo(SELFIE))))
+        bot.wait_for_log(lambda text: "without a durable job" in text)
+        stats = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/stats"))["text"]
+        assert EN.stats_not_durable in stats
+        # /add, /import and the Mini App's edits: one line each, nothing changed
+        kit = photo(NEW_PHOTO)
+        add = next_message(api, ADMIN.id, lambda: api.send_photo(ADMIN, kit, caption="/add Kit Harington"))
+        assert add["text"] == EN.gallery_disk_full
+        add_ko = next_message(
+            api, KO_ADMIN.id, lambda: api.send_photo(KO_ADMIN, kit, caption="/add Kit Harington")
+        )
+        assert add_ko["text"] == KO.gallery_disk_full
+        mark = len(api.sent)
+        archive = zip_of({"Kit Harington/1.jpeg": kit})
+        api.send_document(ADMIN, archive, "kit.zip", "application/zip", caption="/import")
+        started, failed = api.wait_for_sent_sync(chat_id=ADMIN.id, start=mark, count=2, timeout=120)
+        assert failed["text"] == EN.gallery_disk_full, (started["text"], failed["text"])
+        edit = mini_app_post(port, "/api/celebrity/rename", {"name": "Joe Biden", "new_name": "Joseph Biden"})
+        assert edit.status_code == 507 and edit.json()["error"] == "disk_full"
+        assert "no space left on the gallery's disk: nothing was changed" in edit.json()["message"]
+        assert counts(db) == before and before[0] == "ok"
+        # room again: the next add works, in the same process
+        disk.free()
+        added = next_message(api, ADMIN.id, lambda: api.send_photo(ADMIN, kit, caption="/add Kit Harington"))
+        assert added["text"].startswith(EN.add_result_head.format(name="Kit Harington")), added["text"]
+        assert_collage(next_message(api, 32, lambda: api.send_photo(User(32, "Bo"), photo(SELFIE))))
+        ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
+        assert ended.get("text") == EN.game_nobody.format(name="Barack Obama"), (
+            ended
+        )  # Bea's entry was not kept
+        bot.wait_for_log(lambda text: "recorded as durable jobs again" in text)
+        assert "Traceback" not in bot.log
+    finally:
+        assert bot.stop() == 0
+    assert counts(db)[:3] == ("ok", 4, 4)
+
+
+# A read-only gallery (a restored backup, a read-only volume)
+
+
+def test_a_read_only_gallery_answers_and_says_read_only_at_start_in_stats_and_to_changes(
+    api: FakeBotAPI, disk: Tmpfs, faces: dict, tmp_path: Path
+) -> None:
+    db = on_disk(disk, tmp_path)
+    make_gallery(db, faces)
+    disk.read_only()
+    bot = RunningBot(api, db, admin_ids=f"{ADMIN.id},{KO_ADMIN.id}")
+    try:
+        ready = next(line for line in bot.log.splitlines() if " ready: " in line)
+        assert "(3 celebrities, 3 photos) — READ-ONLY" in ready
+        assert_collage(next_message(api, 41, lambda: api.send_photo(User(41, "Cy"), photo(SELFIE))))
+        assert (
+            EN.stats_read_only in next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/stats"))["text"]
+        )
+        refused = next_message(api, ADMIN.id, lambda: api.send_text(ADMIN, "/remove Joe Biden"))
+        assert refused["text"] == EN.gallery_read_only
+        refused_ko = next_message(api, KO_ADMIN.id, lambda: api.send_text(KO_ADMIN, "/rename Joe Biden | 조"))
+        assert refused_ko["text"] == KO.gallery_read_only
+        assert "Traceback" not in bot.log
+    finally:
+        assert bot.stop() == 0
+    assert counts(db)[:3] == ("ok", 3, 3)
