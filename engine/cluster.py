@@ -9,6 +9,8 @@ no worker is connected (then `NoWorker`, a kind of `Busy`), and photos whose fut
 the scheduler went away are sent again once the client has reconnected.
 
 The scheduler unpickles what clients send it: keep it on a private network, with TLS (`TLSFiles`).
+Long on purpose: the tasks, the worker plugin that loads their models and the client that submits them are
+one protocol, read side by side.
 """
 
 from __future__ import annotations

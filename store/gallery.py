@@ -3,6 +3,8 @@
 Celebrities have unique names (case-insensitive, any script) and several photos each. A photo row keeps
 its content hash (no duplicates), its embedding as a float32 BLOB, a JPEG face thumbnail for collages and
 where it came from. The index is loaded once at open and kept current on every add and remove.
+Long on purpose: `Gallery` is the one owner of the file, so every statement that reads or changes it stands
+here, beside the transaction that turns the disk's faults into `GalleryFault`s.
 """
 
 from __future__ import annotations
