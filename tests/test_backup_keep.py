@@ -84,7 +84,9 @@ def test_a_failed_backup_deletes_no_older_copy(tmp_path: Path, gallery: Path) ->
     broken.write_bytes(b"this is not a database" * 100)
     result = lookalike("--db", str(broken), "backup", "--keep", "3", str(folder), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("lookalike: backup failed: ") and result.stderr.count("\n") == 1
+    # One line naming the file and what is wrong with it (store.gallery_file refuses it before the copy).
+    assert result.stderr.startswith(f"lookalike: {broken} is not a usable lookalike gallery: ")
+    assert result.stderr.count("\n") == 1
     assert dated_copies(folder) == old
 
 
