@@ -51,7 +51,7 @@ def load_person(name: str, models: FaceModels, landmarker: Landmarker) -> Person
     user_pixels = decode_photo(face(selfie)).pixels
     user_face = models.analyze(face(selfie)).faces[0]
     celeb_pixels = decode_photo(face(gallery_photo)).pixels
-    celeb_face = models.analyze(face(gallery_photo)).faces[0]
+    celeb_face = models.analyze(face(gallery_photo), thorough=True).faces[0]  # as gallery additions are
     thumbnail = face_thumbnail(celeb_pixels, celeb_face.box)
     return Person(
         name,
