@@ -291,6 +291,9 @@ def test_a_backup_taken_while_the_bot_adds_photos_is_a_consistent_gallery(api, t
     db = tmp_path / "gallery.sqlite"
     bot = RunningBot(api, db, admin_ids=str(ADMIN.id))
     added: list[str] = []
+    # Each add after the first waits for a backup to have started: the copies and the adds interleave
+    # whatever their speeds (a quick analysis can add every photo before one CLI has started).
+    backup_started = threading.Event()
 
     def keep_adding() -> None:
         for name, relative in GALLERY_PHOTOS:
@@ -299,6 +302,8 @@ def test_a_backup_taken_while_the_bot_adds_photos_is_a_consistent_gallery(api, t
             )
             if "✅" in reply:
                 added.append(name)
+            backup_started.wait(timeout=120)
+            backup_started.clear()
 
     writer = threading.Thread(target=keep_adding)
     writer.start()
@@ -308,6 +313,7 @@ def test_a_backup_taken_while_the_bot_adds_photos_is_a_consistent_gallery(api, t
     while writer.is_alive() or len(backups) < 3:
         target = tmp_path / f"backup-{len(backups)}.sqlite"
         before = len(added)
+        backup_started.set()
         result = _cli("--db", str(db), "backup", str(target), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         backups.append((target, before, len(added), writer.is_alive()))
