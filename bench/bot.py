@@ -14,6 +14,13 @@ first collage left only after every photo of the burst had been analysed.
     uv run python bench/bot.py --photos 40
     uv run python bench/bot.py --photos 40 --draw thread   # drawing in a thread instead of a process
 
+`--against REV`: the bot of commit REV (extracted from git into a temporary folder, run with this
+checkout's packages) and this one's, in alternating rounds under the same driver and stand-in server, so
+that the machine's drift falls on both sides; the medians of each side and the ratios old ÷ new (above 1:
+this checkout is faster), for the saturated figures (after the same untimed warm-up on both) and the burst.
+
+    uv run python bench/bot.py --against 3a90a12 --photos 20 --rounds 5
+
 `--metrics`: what the Prometheus metrics cost. The same load on a bot without METRICS_PORT (the anchor) and
 on one with it, scraped every second as Prometheus would, in alternating rounds; the ratios with/without.
 
@@ -23,11 +30,15 @@ on one with it, scraped every second as Prometheus would, in alternating rounds;
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -133,10 +144,14 @@ class Scraper:
         self._thread.join(15)
 
 
-def run_once(photos: int, pool: str, draw: str = "process", metrics: bool = False) -> dict:
+def run_once(
+    photos: int, pool: str, draw: str = "process", metrics: bool = False, code: Path = REPO, warm_up: int = 0
+) -> dict:
     """Saturate one bot with `photos` selfies (latency median, event-loop lag), then give it a burst.
 
-    `metrics`: with METRICS_PORT set, scraped every second throughout."""
+    `metrics`: with METRICS_PORT set, scraped every second throughout. `code`: the checkout whose bot
+    runs. `warm_up`: that many selfies answered, untimed, before the saturated run (every worker has then
+    served a photo, so start-up costs fall outside the figures)."""
     selfies = _selfies()
     small = [photo(relative) for relative in BURST_SELFIES]
     in_flight = 2 * default_workers()
@@ -152,6 +167,7 @@ def run_once(photos: int, pool: str, draw: str = "process", metrics: bool = Fals
                 "LOOKALIKE_DRAW_POOL": draw,
                 "LOOKALIKE_LAG_REPORT": str(report),
                 "LOOKALIKE_QUEUE_LIMIT": "1000",
+                "PYTHONPATH": str(code),
                 **({"METRICS_PORT": str(port)} if metrics else {}),
             },
         )
@@ -169,6 +185,8 @@ def run_once(photos: int, pool: str, draw: str = "process", metrics: bool = Fals
             return time.perf_counter() - started
 
         try:
+            with ThreadPoolExecutor(in_flight) as executor:
+                list(executor.map(one, range(warm_up)))
             began = time.perf_counter()
             with ThreadPoolExecutor(in_flight) as executor:
                 latencies = list(executor.map(one, range(photos)))
@@ -222,6 +240,60 @@ def measure_bot(photos: int, draw: str = "process") -> dict:
         "thread_burst_first_s": burst_t["first_s"],
         "thread_burst_p50_s": burst_t["p50_s"],
         "thread_burst_p95_s": burst_t["p95_s"],
+    }
+
+
+@contextlib.contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The tree of `revision` (any name git knows) in a temporary folder, removed afterwards."""
+    tree = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", revision], capture_output=True, check=True
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="lookalike-bench-at-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
+            archive.extractall(folder, filter="data")
+        yield Path(folder)
+
+
+SIDE_KEYS = ("p50_s", "per_s")
+
+
+def measure_against(revision: str, photos: int, rounds: int) -> dict:
+    """This checkout's bot and `revision`'s, `rounds` times each in alternating order (process pool, the
+    default draw pool); medians per side and the ratios old ÷ new (above 1: this checkout is better)."""
+    warm_up = 2 * default_workers()
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    loads: list[float] = []
+    with checkout(revision) as old_code:
+        for n in range(rounds):
+            for side in ("old", "new") if n % 2 == 0 else ("new", "old"):
+                code = old_code if side == "old" else REPO
+                loads.append(os.getloadavg()[0])
+                log(f"against {revision}: round {n + 1}/{rounds}, {side} (load {loads[-1]:.2f})")
+                runs[side].append(run_once(photos, "process", code=code, warm_up=warm_up))
+                log(json.dumps(runs[side][-1]))
+
+    def medians(results: list[dict]) -> dict:
+        figures = {k: statistics.median(r[k] for r in results) for k in SIDE_KEYS}
+        figures |= {f"burst_{k}": statistics.median(r["burst"][k] for r in results) for k in BURST_KEYS}
+        return {k: round(v, 3) for k, v in figures.items()}
+
+    old, new = medians(runs["old"]), medians(runs["new"])
+    # photos/s grows when better; every other figure is seconds, which shrink
+    better = {
+        k: (new[k] / old[k] if k == "per_s" else old[k] / new[k]) if old[k] and new[k] else None for k in old
+    }
+    return {
+        "against": revision,
+        "photos": photos,
+        "rounds": rounds,
+        "warm_up": warm_up,
+        "load_min": round(min(loads), 2),
+        "load_max": round(max(loads), 2),
+        "old": old,
+        "new": new,
+        "new_better_by": {k: round(v, 3) if v else None for k, v in better.items()},
+        "runs": runs,
     }
 
 
@@ -317,8 +389,14 @@ def main() -> None:
     parser.add_argument(
         "--metrics", action="store_true", help="the cost of METRICS_PORT: with and without, side by side"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="with --metrics: alternating rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="with --metrics or --against: alternating rounds"
+    )
+    parser.add_argument("--against", metavar="REV", help="side by side with the bot of this commit")
     args = parser.parse_args()
+    if args.against:
+        print(json.dumps(measure_against(args.against, args.photos, args.rounds)))
+        return
     if args.metrics:
         print(json.dumps(measure_metrics_cost(args.photos, args.rounds)))
         return

@@ -33,7 +33,8 @@ if str(REPO) not in sys.path:
 from bench.common import interleaved, log, machine, median_ms  # noqa: E402
 from engine.faces import FaceModels  # noqa: E402
 from engine.images import decode_photo  # noqa: E402
-from engine.morph import Landmarker, render_morph  # noqa: E402
+from engine.landmarks import Landmarker  # noqa: E402
+from engine.morph import render_morph  # noqa: E402
 from tests import morph_faces  # noqa: E402
 from tests.morph_faces import ABOUT_EQUAL, PEOPLE, WELL_UNDER, Person, crossfade, measure, morph, own_photo  # noqa: E402
 from tests.paths import face  # noqa: E402

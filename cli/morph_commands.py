@@ -102,7 +102,8 @@ async def cmd_morph(args: argparse.Namespace, db: Path) -> int:
     from cli.galleries import readable_gallery
     from engine.faces import FaceModels
     from engine.images import ImageError, decode_photo, read_source
-    from engine.morph import Landmarker, render_morph
+    from engine.landmarks import Landmarker
+    from engine.morph import render_morph
     from store.derivatives import MorphRefused, morph_source
 
     models = FaceModels()

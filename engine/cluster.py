@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from distributed import Client, Future, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
@@ -33,10 +33,8 @@ from distributed.security import Security
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.images import ImageError
+from engine.landmarks import KeptFace, Landmarker, analyze_keeping
 from engine.pool import Busy, WorkerCrashed
-
-if TYPE_CHECKING:  # engine.morph (scipy, the 68-point model) is imported on the workers that use it
-    from engine.morph import KeptFace, Landmarker
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +112,20 @@ class FaceModelsPlugin(WorkerPlugin):
 
     def __init__(self, log_formatter: logging.Formatter | None = None) -> None:
         self.models: FaceModels | None = None
-        self.landmarker: Landmarker | None = None  # loaded on this worker's first morph
+        self.landmarker: Landmarker | None = None
         self.log_formatter = log_formatter
 
     def setup(self, worker: object) -> None:
-        """Load the models (about a second); the worker takes no task before this returns."""
+        """Load the models (a second or two); the worker takes no task before this returns. The 68-point
+        landmarker is among them: every private answer keeps its face for a morph, and loading it on the
+        first one made that answer wait for it."""
         if self.log_formatter is not None:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(self.log_formatter)
             logging.getLogger().handlers[:] = [handler]
             route_distributed_logs()
         self.models = FaceModels()
+        self.landmarker = Landmarker()
 
 
 def _plugin() -> FaceModelsPlugin:
@@ -140,10 +141,8 @@ def _plugin() -> FaceModelsPlugin:
 
 
 def _landmarker(plugin: FaceModelsPlugin) -> Landmarker:
-    """The worker's 68-point landmarker, loaded once, on its first morph."""
+    """The worker's 68-point landmarker (loaded by `setup`; here for a plugin that skipped it)."""
     if plugin.landmarker is None:
-        from engine.morph import Landmarker
-
         plugin.landmarker = Landmarker()
     return plugin.landmarker
 
@@ -167,9 +166,7 @@ def analyze_on_worker(
 def analyze_keeping_on_worker(
     data: bytes, max_faces: int = MAX_FACES
 ) -> tuple[Analysis, KeptFace | None] | ImageError:
-    """`analyze_on_worker`, and the largest face kept for a morph (`engine.morph.analyze_keeping`)."""
-    from engine.morph import analyze_keeping
-
+    """`analyze_on_worker`, and the largest face kept for a morph (`engine.landmarks.analyze_keeping`)."""
     plugin = _plugin()
     assert plugin.models is not None
     try:

@@ -1,9 +1,9 @@
 """A face turned part-way into another: landmarks, alignment on the eyes, a piecewise-affine warp, a blend.
 
 Two steps, so that each runs where its inputs are:
-- `Landmarker.keep(pixels, box)` (needs dlib's 68-point model, i.e. a worker with models): a face's crop
-  and its 68 landmarks as a `KeptFace` — small, picklable, what the bot keeps in memory for its minutes;
-  `Landmarker.keep_thumbnail(jpeg)` does the same for a gallery photo's stored face thumbnail.
+- `engine.landmarks.Landmarker.keep(pixels, box)` (needs dlib's 68-point model, i.e. a worker with
+  models): a face's crop and its 68 landmarks as a `KeptFace` — small, picklable, what the bot keeps in
+  memory for its minutes.
 - `render_morph(user, celebrity, mix, footer)`: pure (bytes and arrays in, JPEG bytes out, no models), so
   it runs in any process, e.g. the bot's draw pool.
 
@@ -17,22 +17,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import dlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy.spatial import Delaunay
 
-from engine.faces import MAX_FACES, Analysis, Box, FaceModels, _model_dir
 from engine.fonts import clean_text, fit_text, font
-from engine.images import decode_photo, encode_jpeg
+from engine.images import decode_photo
+from engine.landmarks import KeptFace
 
 SIDE = 512  # the picture's side in pixels (square: Telegram shows it whole)
 # The warp's own side: the gallery's 256 px thumbnails hold less detail than even this, and the warp's
 # cost grows with its pixels (bench/morph.py), so it is drawn smaller and scaled up once.
 WARP_SIDE = 384
-CROP_SIDE = 512  # the longest side of a kept face crop: the gallery's thumbnails are 256 px
 # Where the eyes go in the frame (fractions of SIDE): high enough that the chin clears the footer.
 LEFT_EYE = (0.37, 0.40)
 RIGHT_EYE = (0.63, 0.40)
@@ -44,89 +41,6 @@ FOOTER_PAD = 10
 JPEG_QUALITY = 90
 _LEFT_EYE_POINTS = slice(36, 42)  # the person's right eye: the left one in the picture
 _RIGHT_EYE_POINTS = slice(42, 48)
-
-
-@dataclass(frozen=True)
-class KeptFace:
-    """A face ready to morph: a JPEG crop around it (at most `CROP_SIDE` px) and its 68 landmarks as
-    (x, y) float32 pixels of that crop. About 30-60 KB; holds no embedding."""
-
-    crop: bytes
-    landmarks: np.ndarray
-
-    def __post_init__(self) -> None:
-        if np.shape(self.landmarks) != (68, 2):
-            raise ValueError(f"68 (x, y) landmarks expected, got shape {np.shape(self.landmarks)}")
-
-
-class Landmarker:
-    """dlib's HOG detector and 68-point shape predictor (from face_recognition_models), loaded once per
-    worker; not shared between threads (see engine/faces.py)."""
-
-    def __init__(self) -> None:
-        self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(str(_model_dir() / "shape_predictor_68_face_landmarks.dat"))
-
-    def landmarks(self, pixels: np.ndarray, box: Box) -> np.ndarray:
-        """RGB pixels and a face box (top, right, bottom, left) in; (68, 2) float32 (x, y) out."""
-        top, right, bottom, left = box
-        shape = self.predictor(pixels, dlib.rectangle(left, top, right, bottom))
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-
-    def keep(self, pixels: np.ndarray, box: Box) -> KeptFace:
-        """A photo's pixels and one face box in; that face's crop (with hair and chin) and landmarks out."""
-        height, width = pixels.shape[:2]
-        top, right, bottom, left = box
-        cx, cy = (left + right) / 2, (top + bottom) / 2
-        half = max(right - left, bottom - top) * 1.1
-        crop_box = (
-            max(0, round(cx - half)),
-            max(0, round(cy - half * 1.15)),
-            min(width, round(cx + half)),
-            min(height, round(cy + half * 0.95)),
-        )
-        points = self.landmarks(pixels, box) - np.array(crop_box[:2], dtype=np.float32)
-        image = Image.fromarray(pixels).crop(crop_box)
-        scale = min(1.0, CROP_SIDE / max(image.size))
-        if scale < 1.0:
-            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            image = image.resize(size, Image.Resampling.LANCZOS)
-            points = points * np.float32(scale)
-        return KeptFace(crop=encode_jpeg(image, quality=92), landmarks=points.astype(np.float32))
-
-    def keep_thumbnail(self, thumbnail: bytes) -> KeptFace:
-        """A gallery face thumbnail (JPEG, `engine.faces.face_thumbnail`) in; it and its landmarks out.
-
-        The detector finds the face (upsampled once if need be); where it does not, the box is where
-        `face_thumbnail` put it (`thumbnail_box`), so every gallery photo can be morphed."""
-        pixels = decode_photo(thumbnail).pixels
-        rects = self.detector(pixels, 0) or self.detector(pixels, 1)
-        if rects:
-            rect = max(rects, key=lambda r: r.area())
-            box = (rect.top(), rect.right(), rect.bottom(), rect.left())
-        else:
-            box = thumbnail_box(pixels.shape[1], pixels.shape[0])
-        return KeptFace(crop=thumbnail, landmarks=self.landmarks(pixels, box))
-
-
-def analyze_keeping(
-    models: FaceModels, landmarker: Landmarker, data: bytes, max_faces: int = MAX_FACES
-) -> tuple[Analysis, KeptFace | None]:
-    """Photo bytes in (decoded once); their analysis and the largest face kept for a morph (None when
-    there is no face) out. Raises `ImageError` when the photo cannot be decoded."""
-    photo = decode_photo(data)
-    analysis = models.analyze_photo(photo, max_faces)
-    if not analysis.faces:
-        return analysis, None
-    return analysis, landmarker.keep(photo.pixels, analysis.faces[0].box)
-
-
-def thumbnail_box(width: int, height: int) -> Box:
-    """Where the face box lies in a `face_thumbnail` of this size: it cuts 0.8 box sides either side of
-    the box's centre across, 0.88 above it and 0.72 below (exact unless the photo's border cut it)."""
-    side = width / 1.6
-    cx, cy = width / 2, height * 0.88 / 1.6
-    return (round(cy - side / 2), round(cx + side / 2), round(cy + side / 2), round(cx - side / 2))
 
 
 def _eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

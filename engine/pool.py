@@ -29,12 +29,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
-
-if TYPE_CHECKING:  # engine.morph (scipy, the 68-point model) is imported in the workers that use it
-    from engine.morph import KeptFace, Landmarker
+from engine.landmarks import KeptFace, Landmarker, analyze_keeping
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +111,8 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
         # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker.models = FaceModels()
+    # Every private answer keeps its face for a morph: loaded here, the first answer does not wait for it.
+    _worker.landmarker = Landmarker()
     if owner is not None and nice:  # after loading the models: start-up is not slowed on a busy machine
         os.nice(nice)
 
@@ -122,11 +122,9 @@ def _analyze(data: bytes, max_faces: int, thorough: bool = False) -> Analysis:
 
 
 def _landmarker() -> Landmarker:
-    """This worker's 68-point landmarker, loaded on its first morph (most answers may never need it)."""
+    """This worker's 68-point landmarker (loaded by `_init_worker`)."""
     landmarker: Landmarker | None = getattr(_worker, "landmarker", None)
     if landmarker is None:
-        from engine.morph import Landmarker
-
         landmarker = _worker.landmarker = Landmarker()
     return landmarker
 
@@ -140,8 +138,6 @@ def _models() -> FaceModels:
 
 
 def _analyze_keeping(data: bytes, max_faces: int) -> tuple[Analysis, KeptFace | None]:
-    from engine.morph import analyze_keeping
-
     return analyze_keeping(_models(), _landmarker(), data, max_faces)
 
 

@@ -11,16 +11,13 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import TTLCache
 
+from engine.landmarks import KeptFace
 from store.derivatives import MorphRefused, morph_source
 from store.gallery import Credit, Gallery
-
-if TYPE_CHECKING:  # engine.morph imports scipy: the bot's own process needs only the type
-    from engine.morph import KeptFace
 
 # About 50 KB per offer (a JPEG crop and 68 points): 2000 offers stay near 100 MB, and 2000 answers in
 # ten minutes is more than one bot's two cores draw.

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from engine.images import ImageError
+from engine.landmarks import KeptFace
 from engine.pool import Busy, WorkerCrashed
 from service.morph_memory import MorphOffer
 from service.morph_texts import MorphTexts, morph_texts
 from service.photos import Refused, admitted, caption_text, refusal_text
 from service.services import Services
 from service.texts import texts
-
-if TYPE_CHECKING:  # engine.morph imports scipy: only the draw workers need it (`render`)
-    from engine.morph import KeptFace
 
 log = logging.getLogger(__name__)
 

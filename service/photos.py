@@ -25,12 +25,13 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
 from engine.faces import Analysis, Face
 from engine.images import ImageError
+from engine.landmarks import KeptFace
 from engine.pool import Busy, WorkerCrashed
 from engine.ranking import distance_between, keep_previous, similarity
 from service import metrics
@@ -40,9 +41,6 @@ from service.render import collage_for, photo_credits
 from service.services import Admission, Services
 from service.texts import Texts, texts
 from store.jobs import MAX_ATTEMPTS, Job
-
-if TYPE_CHECKING:  # engine.morph imports scipy: a kept face only passes through here
-    from engine.morph import KeptFace
 
 log = logging.getLogger(__name__)
 

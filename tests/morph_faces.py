@@ -16,7 +16,8 @@ from PIL import Image
 
 from engine.faces import FaceModels, face_thumbnail
 from engine.images import decode_photo, encode_jpeg
-from engine.morph import KeptFace, Landmarker, crossfade_pixels, morph_image
+from engine.landmarks import KeptFace, Landmarker
+from engine.morph import crossfade_pixels, morph_image
 from engine.ranking import distance_between
 from tests.paths import face
 

@@ -15,7 +15,8 @@ from PIL import Image, ImageFilter
 from engine.faces import FaceModels, face_thumbnail
 from engine.fonts import has_glyphs
 from engine.images import decode_photo, encode_jpeg
-from engine.morph import SIDE, KeptFace, Landmarker, morph_image, render_morph, thumbnail_box
+from engine.landmarks import KeptFace, Landmarker, thumbnail_box
+from engine.morph import SIDE, morph_image, render_morph
 from tests import morph_faces
 from tests.morph_faces import measure, morph, own_photo, passes
 from tests.paths import face

@@ -18,7 +18,7 @@ from PIL import Image
 
 from engine.cluster import ClusterPool, cluster_security
 from engine.faces import FaceModels
-from engine.morph import KeptFace
+from engine.landmarks import KeptFace
 from engine.pool import DrawPool, FacePool
 from service.morph_memory import MorphMemory, MorphOffer
 from service.morphs import MIX, draw_morph, offer_for, refusal_line

