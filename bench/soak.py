@@ -275,13 +275,28 @@ def goals(rows: list[Minute], warmup: int, minutes: float) -> dict:
     return report
 
 
-def soak(minutes: float, rate: float, warmup: int, table: bool = True) -> dict:
-    """Run the bot for `minutes` at `rate` messages a second; returns the rows, goals and failures."""
+def soak(minutes: float, rate: float, warmup: int, table: bool = True, memory_minutes: float = 2.0) -> dict:
+    """Run the bot for `minutes` at `rate` messages a second; returns the rows, goals and failures.
+
+    `memory_minutes`: how long the bot keeps what it keeps on purpose (a chat's last #1, the collages a
+    user may share, a face to morph; bounded in count, 10-60 minutes by default). At most the warm-up, so
+    those memories are full before the growth is measured: what grows after it is a leak, not a cache
+    filling. Their bounds are pinned by their own tests."""
     api = start_api()
     rows: list[Minute] = []
     with tempfile.TemporaryDirectory(prefix="lookalike-soak-") as folder:
         db = Path(folder) / "gallery.sqlite"
-        bot = RunningBot(api, db, env={"GAME_ROUND_SECONDS": "600"})
+        kept = str(memory_minutes)
+        bot = RunningBot(
+            api,
+            db,
+            env={
+                "GAME_ROUND_SECONDS": "600",
+                "LOOKALIKE_REMEMBER_MINUTES": kept,
+                "LOOKALIKE_SHARE_MINUTES": kept,
+                "LOOKALIKE_MORPH_MINUTES": kept,
+            },
+        )
         process = psutil.Process(bot.process.pid)
         driver = Driver(api, rate)
         sender = threading.Thread(target=driver.run, args=(minutes * 60,), name="soak-sender")
@@ -320,6 +335,7 @@ def soak(minutes: float, rate: float, warmup: int, table: bool = True) -> dict:
     return {
         "minutes": minutes,
         "rate_per_s": rate,
+        "memory_minutes": memory_minutes,
         "sent": driver.sent,
         "answered": len(driver.recorder.done),
         "failures": driver.recorder.failures[:20],
@@ -344,8 +360,15 @@ def main() -> None:
     # fell behind here and the latencies measured the queue, not the bot)
     parser.add_argument("--rate", type=float, default=1.0, help="messages a second (default 1)")
     parser.add_argument("--warmup", type=int, default=2, help="minutes not counted in the goals")
+    parser.add_argument(
+        "--memory-minutes",
+        type=float,
+        default=None,
+        help="how long the bot keeps last answers, shares and morph faces (default: the warm-up)",
+    )
     args = parser.parse_args()
-    result = soak(args.minutes, args.rate, args.warmup)
+    kept = args.memory_minutes if args.memory_minutes is not None else max(args.warmup, 0.5)
+    result = soak(args.minutes, args.rate, args.warmup, memory_minutes=kept)
     print(json.dumps(result))
 
 
