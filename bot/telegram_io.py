@@ -80,11 +80,21 @@ async def download(bot: Bot, file_id: str) -> bytes:
     return bytes(await with_retries(file.download_as_bytearray, "download"))
 
 
+# An answer within a second needs no "sending photo…" (the reply is there before the user would notice
+# it), and every indicator is a request to Telegram that PTB's rate limiter counts against the bot's 30 a
+# second: sent at once, it took half of what a busy bot may send, and a request's CPU from every answer.
+SHOW_WORK_AFTER = 1.0  # seconds
+
+
 @contextlib.asynccontextmanager
-async def showing_work(bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO) -> AsyncIterator[None]:
-    """Keep the chat's "sending photo…" indicator on while the block runs (it lasts 5 s, so re-send)."""
+async def showing_work(
+    bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO, after: float = SHOW_WORK_AFTER
+) -> AsyncIterator[None]:
+    """Show the chat's "sending photo…" indicator from `after` seconds into the block until it ends (the
+    indicator lasts 5 s, so it is sent again every 4)."""
 
     async def keep_showing() -> None:
+        await asyncio.sleep(after)
         while True:
             with contextlib.suppress(Exception):  # a lost indicator is not worth failing the answer
                 await bot.send_chat_action(chat_id, action)

@@ -52,8 +52,25 @@ def test_a_selfie_gets_a_collage_with_the_top_five_in_the_caption(api, bot) -> N
     assert lines[1].startswith("1. Barack Obama — ")
     assert len([line for line in lines if line[:2] in {f"{n}." for n in range(1, 10)}]) == 5  # of six
     assert lines[-1] == "Photo credits: /credits"  # the demo gallery's photos are credited too
-    actions = [r for r in api.calls("sendChatAction") if r["params"]["chat_id"] == 1]
-    assert actions and actions[0]["params"]["action"] == "upload_photo"
+
+
+def test_an_answer_that_takes_longer_than_a_second_shows_sending_photo_meanwhile(api, bot) -> None:
+    """The indicator waits a second (a fast answer sends none); a photo whose download is held back
+    shows it, and then gets its collage."""
+    cleo = User(11, "Cleo")
+    mark = len(api.requests)
+    held = api.hold("getFile")
+    api.send_photo(cleo, photo("barack_obama/test_obama1.jpg"))
+    held.wait_reached()
+    action = api.wait_for_request_sync(
+        "sendChatAction", lambda r: r["params"]["chat_id"] == cleo.id, timeout=60
+    )[0]
+    assert action["params"]["action"] == "upload_photo"
+    held.release()
+    answer = api.wait_for_sent_sync(chat_id=cleo.id, timeout=120)[0]
+    assert answer["method"] == "sendPhoto"
+    getfile = next(r for r in api.requests[mark:] if r["method"] == "getFile")
+    assert action["time"] - getfile["time"] >= 0.9  # not before the second was up
 
 
 def test_an_image_sent_as_a_file_keeps_its_exif_rotation(api, bot) -> None:

@@ -378,18 +378,21 @@ def pixels(data: bytes) -> np.ndarray:
 def test_pictures_are_pixel_identical_to_before_the_speedup_with_the_old_filter(
     before: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Everything but the photos' resampling filter must be exact: corners, badges, cached bases, text."""
+    """Everything but the photos' resampling filter (and the JPEG's chroma) must be exact: corners,
+    badges, cached bases, text."""
     monkeypatch.setattr(canvas, "PHOTO_RESAMPLE", Image.Resampling.LANCZOS)
+    monkeypatch.setattr(jpeg, "SUBSAMPLING", 0)  # the old encoding's 4:4:4
     old, new = drawn(before), drawn(pictures)
     for name in old:
         assert np.array_equal(pixels(old[name]), pixels(new[name])), name
 
 
-def test_pictures_look_as_before_the_speedup(before: ModuleType) -> None:
+def test_pictures_look_as_before_the_speedup(before: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the faster filter the photos differ by about the JPEG's own noise, and nothing else moves.
 
     Measured: mean 0.29-0.60 of 255, 99.9th percentile 8-12; a one-pixel shift of the whole collage gives
     mean 3.6 and 212."""
+    monkeypatch.setattr(jpeg, "SUBSAMPLING", 0)  # the old encoding's 4:4:4
     old, new = drawn(before), drawn(pictures)
     for name in old:
         a, b = pixels(old[name]), pixels(new[name])
@@ -400,6 +403,23 @@ def test_pictures_look_as_before_the_speedup(before: ModuleType) -> None:
             diff.mean(),
             np.percentile(diff, 99.9),
         )
+
+
+def test_pictures_are_sent_with_chroma_at_half_resolution_as_telegram_keeps_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """4:2:0, as Telegram re-encodes every photo it is sent: smaller than 4:4:4, and the same picture
+    up to colour fringes at the edges of coloured text and badges."""
+    from PIL import JpegImagePlugin
+
+    half = drawn(pictures)
+    monkeypatch.setattr(jpeg, "SUBSAMPLING", 0)
+    full = drawn(pictures)
+    for name in half:
+        assert JpegImagePlugin.get_sampling(Image.open(io.BytesIO(half[name]))) == 2, name
+        assert len(half[name]) < 0.9 * len(full[name]), name
+        diff = np.abs(pixels(half[name]) - pixels(full[name]))
+        assert diff.mean() < 2.0, (name, diff.mean())
 
 
 @pytest.mark.parametrize(
