@@ -93,6 +93,19 @@ def counts(db: Path) -> tuple[str, int, int, str | None]:
         )
 
 
+def game_rows(db: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The stored rounds (chat, celebrity), entries (chat, player, similarity) and winners (chat, player,
+    wins), read without writing to the file."""
+    db = db.resolve()
+    uri = f"file:{db}?mode=ro&immutable=1" if not _has_log(db) else f"file:{db}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as con:
+        return (
+            con.execute("SELECT chat_id, celebrity FROM game_round ORDER BY chat_id").fetchall(),
+            con.execute("SELECT chat_id, player, similarity FROM game_entry ORDER BY chat_id").fetchall(),
+            con.execute("SELECT chat_id, player, wins FROM game_winner ORDER BY chat_id").fetchall(),
+        )
+
+
 def _has_log(db: Path) -> bool:
     wal = db.with_name(db.name + "-wal")
     return wal.exists() and wal.stat().st_size > 0
