@@ -1,7 +1,9 @@
 """The bot when its gallery's disk misbehaves, end to end over the stand-in Bot API: a foreign or broken
 gallery file stops it before polling; a disk that fills up while it runs refuses every change in one line
 (chat and Mini App) while selfies keep being answered, and takes changes again once there is room; a
-read-only gallery answers and says it is read-only. Real files on a real tmpfs (see tests/disk.py)."""
+round whose end meets a full disk waits and ends by itself; a read-only gallery, and a disk the kernel
+turns read-only under the running bot, answer and say read-only. Real files on a real tmpfs or ext4
+(see tests/disk.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +28,14 @@ from tests.botapi import FakeBotAPI, User, group
 from tests.botapi.harness import TOKEN, RunningBot, bot_environment, next_message
 from tests.disk import (
     NEW_PHOTO,
+    Ext4,
     Tmpfs,
     beside,
     counts,
     digest,
     game_rows,
     make_gallery,
+    mounted_ext4,
     mounted_tmpfs,
     real_faces,
 )
@@ -123,7 +127,7 @@ def disk(tmp_path: Path) -> Iterator[Tmpfs]:
         yield mounted
 
 
-def on_disk(disk: Tmpfs, tmp_path: Path) -> Path:
+def on_disk(disk: Tmpfs | Ext4, tmp_path: Path) -> Path:
     """The bot's gallery path: a link to a file on the tmpfs (the harness writes the bot's log beside
     the gallery path, and the log must not be on the disk that is filled or made read-only)."""
     link = tmp_path / "gallery.sqlite"
@@ -288,6 +292,62 @@ def test_a_read_only_gallery_answers_and_says_read_only_at_start_in_stats_and_to
         refused_ko = next_message(api, KO_ADMIN.id, lambda: api.send_text(KO_ADMIN, "/rename Joe Biden | 조"))
         assert refused_ko["text"] == KO.gallery_read_only
         assert "Traceback" not in bot.log
+    finally:
+        assert bot.stop() == 0
+    assert counts(db)[:3] == ("ok", 3, 3)
+
+
+# The kernel turns the gallery's disk read-only while the bot runs (ext4's errors=remount-ro)
+
+
+@pytest.fixture
+def failing_disk(tmp_path: Path) -> Iterator[Ext4]:
+    with mounted_ext4(tmp_path / "ext4", tmp_path / "ext4.img") as mounted:
+        yield mounted
+
+
+def test_a_disk_turned_read_only_under_the_running_bot_answers_selfies_and_refuses_changes_in_one_line(
+    api: FakeBotAPI, failing_disk: Ext4, faces: dict, tmp_path: Path
+) -> None:
+    db = on_disk(failing_disk, tmp_path)
+    make_gallery(db, faces)
+    chat, ann = group(-2401, "Read-only"), User(71, "Ann")
+    env = {"GAME_ROUND_SECONDS": "600"}
+    bot = RunningBot(api, db, admin_ids=f"{ADMIN.id},{KO_ADMIN.id}", env=env)
+    try:
+        next_message(api, chat.id, lambda: api.send_text(ann, "/game Barack Obama", chat=chat))
+        bot.wait_for_log(lambda text: f"round started in chat {chat.id}" in text)
+        failing_disk.fail()  # from now on every write is refused (EROFS), under the open files
+        assert_collage(next_message(api, 72, lambda: api.send_photo(User(72, "Di"), photo(SELFIE))))
+        bot.wait_for_log(lambda text: "without a durable job" in text)
+        kit = photo(NEW_PHOTO)
+        add = next_message(api, ADMIN.id, lambda: api.send_photo(ADMIN, kit, caption="/add Kit Harington"))
+        assert add["text"] == EN.gallery_read_only
+        add_ko = next_message(
+            api, KO_ADMIN.id, lambda: api.send_photo(KO_ADMIN, kit, caption="/add Kit Harington")
+        )
+        assert add_ko["text"] == KO.gallery_read_only
+        ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
+        assert ended["text"] == EN.game_end_waits_read_only.format(name="Barack Obama")
+        log = bot.log
+        assert "Traceback" not in log and "unhandled" not in log, log
+        refused = [
+            line for line in log.splitlines() if "the gallery is read-only: nothing was changed" in line
+        ]
+        assert len(refused) >= 3 and all(" WARNING " in line for line in refused), refused
+    finally:
+        assert bot.stop() == 0
+    # Restarted on the disk still read-only: it starts read-only, the open round waits (the chat is told),
+    # selfies are answered.
+    mark = len(api.sent)
+    bot = RunningBot(api, db, admin_ids=str(ADMIN.id), env=env)
+    try:
+        ready = next(line for line in bot.log.splitlines() if " ready: " in line)
+        assert "— READ-ONLY" in ready, ready
+        waits = EN.game_end_waits_read_only.format(name="Barack Obama")
+        api.wait_for_sent_sync(lambda m: m.get("text") == waits, chat_id=chat.id, start=mark)
+        assert_collage(next_message(api, 73, lambda: api.send_photo(User(73, "Ed"), photo(SELFIE))))
+        assert "Traceback" not in bot.log and "unhandled" not in bot.log, bot.log
     finally:
         assert bot.stop() == 0
     assert counts(db)[:3] == ("ok", 3, 3)
