@@ -305,11 +305,9 @@ async def _end_later(
     for job in job_queue.get_jobs_by_name(f"round:{chat_id}"):
         job.schedule_removal()
     job_queue.run_once(_on_timer, interval, chat_id=chat_id, name=f"round:{chat_id}")
-    if told or chat_id in games.end_told:
-        games.end_told.add(chat_id)
-        return
+    already_told = told or chat_id in games.end_told
     games.end_told.add(chat_id)
-    round_ = await games.store.current(chat_id)
+    round_ = None if already_told else await games.store.current(chat_id)
     if round_ is None:
         return
     text = end_waits_text(texts(round_.language), fault, round_.celebrity)
