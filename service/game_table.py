@@ -29,6 +29,7 @@ class GameTable:
         self.round_messages: dict[int, int] = {}  # chat id → the round message players reply to
         self.locks: dict[int, asyncio.Lock] = {}
         self.gate = RoundGate()  # which replies are entries; entries in work, waited for at the end
+        self.end_told: set[int] = set()  # chats told that their round's end waits for the disk
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self.locks.setdefault(chat_id, asyncio.Lock())

@@ -174,6 +174,8 @@ class Texts:
     gallery_read_only: str
     gallery_paused: str  # the same refusal, in a player's words
     game_entry_unrecorded: str
+    game_end_waits_disk_full: str  # a round whose end cannot be written yet: it ends by itself later
+    game_end_waits_read_only: str
     stats_disk_full: str
     stats_read_only: str
     stats_not_durable: str
@@ -380,6 +382,14 @@ EN = Texts(
         "{player}: {similarity:.1f}% like {name}, but I can't save scores right now, so this one doesn't "
         "count. Try again in a while."
     ),
+    game_end_waits_disk_full=(
+        "⏳ The round against {name} can't end yet: my storage is full, so I can't save its results. "
+        "The scores so far are kept, and the round will end by itself as soon as I can save them."
+    ),
+    game_end_waits_read_only=(
+        "⏳ The round against {name} can't end yet: my storage is read-only, so I can't save its results. "
+        "The scores so far are kept, and the round will end by itself as soon as I can save them."
+    ),
     stats_disk_full="No space left on the gallery's disk: answers work, changes are refused.",
     stats_read_only="The gallery is read-only: answers work, changes are refused.",
     stats_not_durable=(
@@ -583,6 +593,14 @@ KO = Texts(
     game_entry_unrecorded=(
         "{player}: {name}와(과) {similarity:.1f}% 닮음 — 하지만 지금은 점수를 저장할 수 없어서 이번 기록은 "
         "반영되지 않아요. 잠시 뒤에 다시 해 보세요."
+    ),
+    game_end_waits_disk_full=(
+        "⏳ 봇의 저장 공간이 가득 차서 결과를 저장할 수 없어, {name} 게임을 아직 끝내지 못했어요. "
+        "지금까지의 점수는 그대로 남아 있고, 저장할 수 있게 되는 대로 게임이 자동으로 끝나요."
+    ),
+    game_end_waits_read_only=(
+        "⏳ 봇의 저장 공간이 읽기 전용 상태라 결과를 저장할 수 없어, {name} 게임을 아직 끝내지 못했어요. "
+        "지금까지의 점수는 그대로 남아 있고, 저장할 수 있게 되는 대로 게임이 자동으로 끝나요."
     ),
     stats_disk_full="갤러리 디스크에 공간이 없어요: 답변은 되지만 변경은 거부돼요.",
     stats_read_only="갤러리가 읽기 전용이에요: 답변은 되지만 변경은 거부돼요.",

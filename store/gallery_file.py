@@ -187,7 +187,7 @@ def _read_only(path: Path) -> bool:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY or refuses_files(folder):
             return True
     except OSError:
         return False
@@ -197,11 +197,30 @@ def _read_only(path: Path) -> bool:
 
 
 def filesystem_read_only(path: Path) -> bool:
-    """Whether the filesystem holding `path` is mounted read-only now."""
+    """Whether the filesystem holding `path` refuses writes now: mounted read-only, or turned read-only
+    by the kernel under open files (see `refuses_files`)."""
     try:
-        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return True
     except OSError:
         return False
+    return refuses_files(path.parent)
+
+
+def refuses_files(folder: Path) -> bool:
+    """Whether the filesystem of `folder` refuses a new file as read-only (EROFS). This is how a disk the
+    kernel made read-only after an error (ext4's errors=remount-ro, while the bot holds its files) shows:
+    its mount flags, and so statvfs, still say read-write on Linux 6.18. Asked with an unnamed temporary
+    file (O_TMPFILE): nothing named is made, and nothing is left."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return False
+    try:
+        descriptor = os.open(folder, flag | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        return exc.errno == errno.EROFS
+    os.close(descriptor)
+    return False
 
 
 def filesystem_full(path: Path) -> bool:

@@ -23,12 +23,14 @@ from store.gallery_file import GalleryDiskFull, GalleryReadOnly, GalleryUnusable
 from store.schema import MIGRATIONS
 from tests.disk import (
     NEW_PHOTO,
+    Ext4,
     Tmpfs,
     beside,
     counts,
     digest,
     make_gallery,
     mount_tmpfs,
+    mounted_ext4,
     real_faces,
     unmount,
 )
@@ -314,6 +316,36 @@ def test_a_read_only_gallery_opens_for_reading_and_refuses_changes_in_the_store(
             await gallery.close()
 
     asyncio.run(scenario())
+
+
+def test_a_disk_the_kernel_turns_read_only_under_an_open_gallery_says_read_only_and_reads_go_on(
+    tmp_path: Path, faces: dict
+) -> None:
+    """ext4's errors=remount-ro under open files: statvfs still says read-write, SQLite says only "disk
+    I/O error"; the store, and then the CLI, must still say read-only (tests/disk.py: Ext4)."""
+    with mounted_ext4(tmp_path / "ext4", tmp_path / "ext4.img") as failing:
+        db = failing.root / "gallery.sqlite"
+        make_gallery(db, faces)
+        before = counts(db)
+
+        async def scenario(disk: Ext4) -> None:
+            gallery = await Gallery.open(db)
+            try:
+                disk.fail()
+                with pytest.raises(GalleryReadOnly) as refused:
+                    await gallery.add_face("Kit Harington", faces[NEW_PHOTO], "a" * 64)
+                assert str(refused.value).startswith(READ_ONLY)
+                assert gallery.photo_count == 3 and await gallery.find("Kit Harington") is None
+                assert gallery.rank(faces["joe_biden/biden.jpg"].embedding, 1)[0].name == "Joe Biden"
+            finally:
+                await gallery.close()
+
+        asyncio.run(scenario(failing))
+        listed = lookalike("list", db=db, cwd=tmp_path)
+        assert listed.returncode == 0 and "Joe Biden\t1" in listed.stdout, listed.stderr
+        added = lookalike("add", "Kit Harington", str(face(NEW_PHOTO)), db=db, cwd=tmp_path)
+        assert added.returncode == 1 and READ_ONLY in one_line(added.stderr), added.stderr
+        assert counts(db) == before
 
 
 # Backups

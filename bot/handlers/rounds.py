@@ -6,7 +6,9 @@ is acknowledged with its similarity and a player's best counts; the round ends o
 JobQueue) or at /endgame, and the final board is posted. Which replies are entries, and how the end waits
 for the entries in work, is service/round_gate.py's (docs/rounds-and-share.md). Scores (names and numbers) are kept in SQLite so
 a restart finishes a round instead of leaving it hanging; players' faces live in memory only, for the
-board, and are gone when the round ends.
+board, and are gone when the round ends. When the disk refuses a round's end (full or read-only), the
+round stays open as it was, the chat is told once, and the end is tried again every END_RETRY_SECONDS
+(docs/disk-faults.md).
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ from service.render import Card, draw_board
 from service.round_gate import Replied
 from service.services import Services
 from service.texts import Texts, texts
-from store.gallery_file import GalleryFault
+from store.gallery_file import GalleryDiskFull, GalleryFault
 from store.games import Entry, Placed, Round
 from store.names import InvalidName
 
 log = logging.getLogger(__name__)
 
 ANNOUNCE_WAIT_SECONDS = 60  # an entry waits at most this for its round to be recorded
+# A round whose end the disk refused is ended again this often (rounds shorter than this: every round's
+# length, GAME_ROUND_SECONDS), until the disk takes it.
+END_RETRY_SECONDS = 60
 
 
 def table(context: ContextTypes.DEFAULT_TYPE) -> GameTable:
@@ -275,7 +280,50 @@ async def _record_entry(games: GameTable, chat_id: int, live: Live, entry: Entry
 
 async def _on_timer(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None and context.job.chat_id is not None
-    await finish_round(context, context.job.chat_id)
+    await end_round(context, context.job.chat_id)
+
+
+async def end_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """The end nobody asked for in the chat (the timer, or the start for a round the last run left open):
+    when the disk refuses it, the round stays open, the chat is told once, and the end is tried again."""
+    try:
+        await finish_round(context, chat_id)
+    except GalleryFault as fault:
+        await _end_later(context, chat_id, fault)
+
+
+async def _end_later(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, fault: GalleryFault, told: bool = False
+) -> None:
+    """The disk refused a round's end and nothing was changed: try again in a while, and tell the chat,
+    once per round, in the round's language (`told`: the player who asked for the end is answered instead)."""
+    games = table(context)
+    interval = min(END_RETRY_SECONDS, services(context).settings.game_round_seconds)
+    log.warning("round in chat %s cannot end yet, trying again in %s s: %s", chat_id, interval, fault)
+    job_queue = context.job_queue
+    assert job_queue is not None
+    for job in job_queue.get_jobs_by_name(f"round:{chat_id}"):
+        job.schedule_removal()
+    job_queue.run_once(_on_timer, interval, chat_id=chat_id, name=f"round:{chat_id}")
+    already_told = told or chat_id in games.end_told
+    games.end_told.add(chat_id)
+    round_ = None if already_told else await games.store.current(chat_id)
+    if round_ is None:
+        return
+    text = end_waits_text(texts(round_.language), fault, round_.celebrity)
+    try:
+        await with_retries(
+            lambda: context.bot.send_message(chat_id, text, reply_parameters=reply_to(round_.message_id)),
+            "sendMessage",
+        )
+    except TelegramError as exc:
+        log.info("could not tell chat %s that its round's end waits for the disk: %s", chat_id, exc)
+
+
+def end_waits_text(t: Texts, fault: GalleryFault, celebrity: str) -> str:
+    """That a round cannot end yet because the disk is full (or read-only), and will end by itself."""
+    full = isinstance(fault, GalleryDiskFull)
+    return (t.game_end_waits_disk_full if full else t.game_end_waits_read_only).format(name=celebrity)
 
 
 async def on_endgame(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -293,7 +341,13 @@ async def on_endgame(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user.id != round_.starter_id and not await _is_group_admin(context, message.chat_id, user.id):
         await reply(update, t.game_not_yours)
         return
-    if not await finish_round(context, message.chat_id):  # another end came first
+    try:
+        finished = await finish_round(context, message.chat_id)
+    except GalleryFault as fault:  # the round goes on; it ends by itself once the disk takes it
+        await _end_later(context, message.chat_id, fault, told=True)
+        await reply(update, end_waits_text(t, fault, round_.celebrity))
+        return
+    if not finished:  # another end came first
         await reply(update, t.game_no_round)
 
 
@@ -307,7 +361,8 @@ async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user
 
 async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
     """Wait (bounded) for the entries in work, rank the round, credit the winners, post the board, forget
-    the players' faces. False if there was no round to finish (another end came first)."""
+    the players' faces. False if there was no round to finish (another end came first). A disk that
+    refuses the end raises GalleryFault with nothing changed, in the file or in memory: the round goes on."""
     games = table(context)
     wait = services(context).settings.game_entry_wait_seconds
     with games.gate.ending(chat_id):  # entries arriving from now on are after the end
@@ -332,6 +387,7 @@ async def finish_round(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool
     if job_queue is not None:
         for job in job_queue.get_jobs_by_name(f"round:{chat_id}"):
             job.schedule_removal()
+    games.end_told.discard(chat_id)
     if finished is None:
         return False
     await _post_result(context, chat_id, finished, live)
@@ -390,9 +446,13 @@ async def recover_rounds(context: ContextTypes.DEFAULT_TYPE) -> None:
     for round_ in await games.store.all_rounds():
         entries = await games.store.entries(round_.chat_id)
         if entries:
-            await finish_round(context, round_.chat_id)
+            await end_round(context, round_.chat_id)
             continue
-        await games.store.finish(round_.chat_id)
+        try:
+            await games.store.finish(round_.chat_id)
+        except GalleryFault as fault:  # ended later, when the disk takes it ("nobody played")
+            await _end_later(context, round_.chat_id, fault)
+            continue
         t = texts(round_.language)
         try:
             await context.bot.send_message(round_.chat_id, t.game_interrupted.format(name=round_.celebrity))
