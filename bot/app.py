@@ -30,6 +30,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.application import LookalikeApplication
 from bot.handlers import (
     admin,
     albums,
@@ -52,6 +53,7 @@ from bot.telegram_metrics import CountingRequest
 from bot.webapp.runner import WebApp
 from bot.webapp.sources import extensions_for
 from engine.pool import DrawPool, FacePool
+from engine.process_memory import steady_malloc
 from service import metrics
 from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
@@ -83,6 +85,7 @@ def build_application(settings: Settings) -> Application:
     """The configured PTB application; resources open in post_init and close in post_shutdown."""
     builder = (
         ApplicationBuilder()
+        .application_class(LookalikeApplication)
         .token(settings.token)
         .concurrent_updates(True)  # users never wait on each other's photos
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -452,6 +455,7 @@ def run() -> int:
         print(f"lookalike: bad settings: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings.token, settings.log_level)
+    steady_malloc()  # before the threads start: a bot runs for months
     application = build_application(settings)
     try:
         if settings.webhook_url:

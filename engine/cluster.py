@@ -35,6 +35,7 @@ from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.images import ImageError
 from engine.landmarks import KeptFace, Landmarker, analyze_keeping
 from engine.pool import Busy, WorkerCrashed
+from engine.process_memory import steady_malloc
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class FaceModelsPlugin(WorkerPlugin):
             handler.setFormatter(self.log_formatter)
             logging.getLogger().handlers[:] = [handler]
             route_distributed_logs()
+        steady_malloc()
         self.models = FaceModels()
         self.landmarker = Landmarker()
 

@@ -33,6 +33,7 @@ from typing import Literal, TypeVar
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.landmarks import KeptFace, Landmarker, analyze_keeping
+from engine.process_memory import steady_malloc
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
     if owner is not None:
         watch_owner(owner)
     if threading.current_thread() is threading.main_thread():  # a worker process
+        steady_malloc()
         # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops, and a
         # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -229,6 +231,7 @@ def _noop() -> None:
 def _init_drawer(owner: int, modules: Sequence[str]) -> None:
     """A draw worker: watch the owner, import what the drawing functions need before the first one."""
     watch_owner(owner)
+    steady_malloc()
     for name in modules:
         importlib.import_module(name)
 
