@@ -169,6 +169,13 @@ def test_a_full_disk_refuses_every_change_in_one_line_answers_selfies_and_player
         ended = next_message(api, chat.id, lambda: api.send_text(ann, "/endgame", chat=chat))
         assert ended["text"] == EN.game_end_waits_disk_full.format(name="Barack Obama")
         after_endgame = len(api.sent)  # from now on the round ends by itself once there is room
+        # a round started on the full disk cannot be recorded: its message is taken back, its starter told
+        other = group(-2202, "Full disk too")
+        mark = len(api.sent)
+        api.send_text(bea, "/game Barack Obama", chat=other)
+        posted, refused = api.wait_for_sent_sync(chat_id=other.id, start=mark, count=2, timeout=120)
+        assert posted["method"] == "sendPhoto" and (other.id, posted["message"]["message_id"]) in api.deleted
+        assert refused["text"] == KO.gallery_paused, refused["text"]
         # selfies are answered (the job row cannot be written: said once in the log)
         assert_collage(next_message(api, 31, lambda: api.send_photo(User(31, "Ann"), photo(SELFIE))))
         bot.wait_for_log(lambda text: "without a durable job" in text)

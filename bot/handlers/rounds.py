@@ -13,6 +13,7 @@ round stays open as it was, the chat is told once, and the end is tried again ev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -171,7 +172,14 @@ async def _announce_round(
     round_ = Round(
         message.chat_id, announcement.message_id, user.id, name, language_of(update), time.time() + seconds
     )
-    await games.store.start(round_)
+    try:
+        await games.store.start(round_)
+    except GalleryFault:
+        # Not recorded (a full or read-only disk): the message is taken back, so that nobody replies to a
+        # round that is not; the one who asked hears why from the error handler.
+        with contextlib.suppress(TelegramError):
+            await context.bot.delete_message(message.chat_id, announcement.message_id)
+        raise
     games.live[message.chat_id] = Live([emb for _, emb in photos], target_face)
     games.round_messages[message.chat_id] = announcement.message_id
     job_queue = context.job_queue
