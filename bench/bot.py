@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -243,6 +243,32 @@ def measure_bot(photos: int, draw: str = "process") -> dict:
     }
 
 
+SIDE_KEYS = ("p50_s", "per_s")  # --against: the saturated figures compared
+COST_KEYS = ("p50_s", "per_s", "loop_lag_p99_ms", "loop_lag_p50_ms")  # --metrics
+BURST_KEYS = ("first_s", "p50_s", "p95_s", "start_s")
+
+
+def alternating(
+    rounds: int, sides: tuple[str, str], run: Callable[[str], dict], what: str
+) -> dict[str, list[dict]]:
+    """`run(side)` for both sides, `rounds` times, the order swapped every round so that the machine's
+    drift falls on both; each side's results."""
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
+    for n in range(rounds):
+        for side in sides if n % 2 == 0 else sides[::-1]:
+            log(f"{what}: round {n + 1}/{rounds}, {side} (load {os.getloadavg()[0]:.2f})")
+            runs[side].append(run(side))
+            log(json.dumps(runs[side][-1]))
+    return runs
+
+
+def medians(results: list[dict], keys: tuple[str, ...]) -> dict:
+    """The median of each of `keys`, and of each burst figure, over `results`."""
+    figures = {k: statistics.median(r[k] for r in results) for k in keys}
+    figures |= {f"burst_{k}": statistics.median(r["burst"][k] for r in results) for k in BURST_KEYS}
+    return {k: round(v, 3) for k, v in figures.items()}
+
+
 @contextlib.contextmanager
 def checkout(revision: str) -> Iterator[Path]:
     """The tree of `revision` (any name git knows) in a temporary folder, removed afterwards."""
@@ -255,30 +281,21 @@ def checkout(revision: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-SIDE_KEYS = ("p50_s", "per_s")
-
-
 def measure_against(revision: str, photos: int, rounds: int) -> dict:
     """This checkout's bot and `revision`'s, `rounds` times each in alternating order (process pool, the
     default draw pool); medians per side and the ratios old ÷ new (above 1: this checkout is better)."""
     warm_up = 2 * default_workers()
-    runs: dict[str, list[dict]] = {"old": [], "new": []}
     loads: list[float] = []
     with checkout(revision) as old_code:
-        for n in range(rounds):
-            for side in ("old", "new") if n % 2 == 0 else ("new", "old"):
-                code = old_code if side == "old" else REPO
-                loads.append(os.getloadavg()[0])
-                log(f"against {revision}: round {n + 1}/{rounds}, {side} (load {loads[-1]:.2f})")
-                runs[side].append(run_once(photos, "process", code=code, warm_up=warm_up))
-                log(json.dumps(runs[side][-1]))
 
-    def medians(results: list[dict]) -> dict:
-        figures = {k: statistics.median(r[k] for r in results) for k in SIDE_KEYS}
-        figures |= {f"burst_{k}": statistics.median(r["burst"][k] for r in results) for k in BURST_KEYS}
-        return {k: round(v, 3) for k, v in figures.items()}
+        def one(side: str) -> dict:
+            loads.append(os.getloadavg()[0])
+            code = old_code if side == "old" else REPO
+            return run_once(photos, "process", code=code, warm_up=warm_up)
 
-    old, new = medians(runs["old"]), medians(runs["new"])
+        runs = alternating(rounds, ("old", "new"), one, f"against {revision}")
+
+    old, new = medians(runs["old"], SIDE_KEYS), medians(runs["new"], SIDE_KEYS)
     # photos/s grows when better; every other figure is seconds, which shrink
     better = {
         k: (new[k] / old[k] if k == "per_s" else old[k] / new[k]) if old[k] and new[k] else None for k in old
@@ -295,10 +312,6 @@ def measure_against(revision: str, photos: int, rounds: int) -> dict:
         "new_better_by": {k: round(v, 3) if v else None for k, v in better.items()},
         "runs": runs,
     }
-
-
-COST_KEYS = ("p50_s", "per_s", "loop_lag_p99_ms", "loop_lag_p50_ms")
-BURST_KEYS = ("first_s", "p50_s", "p95_s", "start_s")
 
 
 def hook_cost_us(repeat: int = 20_000) -> dict:
@@ -342,19 +355,14 @@ def hook_cost_us(repeat: int = 20_000) -> dict:
 def measure_metrics_cost(photos: int, rounds: int = 2) -> dict:
     """The same load without METRICS_PORT (the anchor) and with it (scraped every second), alternating
     `rounds` times so that the machine's drift falls on both; medians of each, and with/without ratios."""
-    runs: dict[str, list[dict]] = {"without": [], "with": []}
-    for n in range(rounds):
-        for name in ("without", "with") if n % 2 == 0 else ("with", "without"):
-            log(f"metrics cost: round {n + 1}/{rounds}, {name} METRICS_PORT")
-            runs[name].append(run_once(photos, "process", metrics=name == "with"))
-            log(json.dumps(runs[name][-1]))
+    runs = alternating(
+        rounds,
+        ("without", "with"),
+        lambda name: run_once(photos, "process", metrics=name == "with"),
+        "metrics cost",
+    )
 
-    def medians(results: list[dict]) -> dict:
-        figures = {k: statistics.median(r[k] for r in results) for k in COST_KEYS}
-        figures |= {f"burst_{k}": statistics.median(r["burst"][k] for r in results) for k in BURST_KEYS}
-        return {k: round(v, 3) for k, v in figures.items()}
-
-    without, with_ = medians(runs["without"]), medians(runs["with"])
+    without, with_ = medians(runs["without"], COST_KEYS), medians(runs["with"], COST_KEYS)
     return {
         "photos": photos,
         "rounds": rounds,

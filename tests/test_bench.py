@@ -86,3 +86,33 @@ def test_a_short_soak_prints_a_row_per_minute_and_its_goals_as_json() -> None:
     assert row["answers"] >= 1 and row["bot_mb"] > 0 and row["workers_mb"] > 0 and row["fds"] > 0
     assert row["threads"] > 0 and row["wal_kb"] > 0  # each selfie's durable job goes through the WAL
     assert len(report["rows"]) == 1 and report["goals"] == {"note": "too short for the goals"}
+
+
+@pytest.mark.timeout(900)  # two bots (this checkout's and the one before issue 20), one round each
+def test_the_bot_bench_side_by_side_with_the_code_before_issue_20_gives_both_sides_and_their_ratios() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "bot.py"),
+            "--against",
+            "3a90a12",
+            "--photos",
+            "4",
+            "--rounds",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=870,
+    )
+    if done.returncode != 0 and "not a valid object name" in done.stderr:
+        pytest.skip("commit 3a90a12 is not in this clone (shallow?)")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["against"] == "3a90a12" and len(report["runs"]["old"]) == len(report["runs"]["new"]) == 1
+    figures = {"p50_s", "per_s", "burst_first_s", "burst_p50_s", "burst_p95_s", "burst_start_s"}
+    for side in ("old", "new"):
+        assert set(report[side]) == figures and all(report[side][k] > 0 for k in figures)
+    assert set(report["new_better_by"]) == figures
+    assert report["new_better_by"]["per_s"] == round(report["new"]["per_s"] / report["old"]["per_s"], 3)
