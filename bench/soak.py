@@ -298,13 +298,14 @@ def goals(rows: list[Minute], warmup: int, minutes: float, recorder: Recorder, b
     return report
 
 
-def soak(minutes: float, rate: float, warmup: int, table: bool = True, memory_minutes: float = 2.0) -> dict:
+def soak(minutes: float, rate: float, warmup: int, table: bool = True, memory_minutes: float = 1.0) -> dict:
     """Run the bot for `minutes` at `rate` messages a second; returns the rows, goals and failures.
 
     `memory_minutes`: how long the bot keeps what it keeps on purpose (a chat's last #1, the collages a
-    user may share, a face to morph; bounded in count, 10-60 minutes by default). At most the warm-up, so
-    those memories are full before the growth is measured: what grows after it is a leak, not a cache
-    filling. Their bounds are pinned by their own tests."""
+    user may share, a face to morph; bounded in count, 10-60 minutes by default). Half the warm-up at
+    most (as `main` sets it), so that those memories are full, and dropping their oldest, before the
+    growth is measured: what grows after that is a leak, not a cache filling. Their bounds are pinned by
+    their own tests."""
     api = start_api()
     rows: list[Minute] = []
     with tempfile.TemporaryDirectory(prefix="lookalike-soak-") as folder:
@@ -389,10 +390,12 @@ def main() -> None:
         "--memory-minutes",
         type=float,
         default=None,
-        help="how long the bot keeps last answers, shares and morph faces (default: the warm-up)",
+        help="how long the bot keeps last answers, shares and morph faces (default: half the warm-up)",
     )
     args = parser.parse_args()
-    kept = args.memory_minutes if args.memory_minutes is not None else max(args.warmup, 0.5)
+    # A memory that keeps things for M minutes is full after M and has been dropping its oldest for M more
+    # after 2M: half the warm-up, so that its steady state is reached before the growth is measured.
+    kept = args.memory_minutes if args.memory_minutes is not None else max(args.warmup / 2, 0.5)
     result = soak(args.minutes, args.rate, args.warmup, memory_minutes=kept)
     print(json.dumps(result))
 
