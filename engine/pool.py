@@ -29,11 +29,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.landmarks import KeptFace, Landmarker, analyze_keeping
 from engine.process_memory import steady_malloc
+
+if TYPE_CHECKING:  # only a type: the value itself comes from the forkserver context
+    from multiprocessing.sharedctypes import Synchronized
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class WorkerCrashed(Exception):
 
 
 _worker = threading.local()
+WARM_UP_SECONDS = 600.0  # a start on a busy machine has taken minutes
 
 # After a crash the resource tracker outlives the workers by a moment, unlinks the semaphores they leaked
 # (what it is for) and warns about each kind on its stderr: the bot's log. Expected then, so not said.
@@ -102,9 +106,10 @@ def process_executor(
     )
 
 
-def _init_worker(owner: int | None = None, nice: int = 0) -> None:
+def _init_worker(owner: int | None = None, nice: int = 0, loaded: Synchronized[int] | None = None) -> None:
     """Load the models once per worker (process, or thread); a process also watches its owner and lowers
-    its priority by `nice` (so the owner's event loop and the drawing of finished answers go first)."""
+    its priority by `nice` (so the owner's event loop and the drawing of finished answers go first), then
+    counts itself in `loaded` (shared by the pool's processes: `FacePool.warm_up` waits for all of them)."""
     if owner is not None:
         watch_owner(owner)
     if threading.current_thread() is threading.main_thread():  # a worker process
@@ -117,6 +122,10 @@ def _init_worker(owner: int | None = None, nice: int = 0) -> None:
     _worker.landmarker = Landmarker()
     if owner is not None and nice:  # after loading the models: start-up is not slowed on a busy machine
         os.nice(nice)
+    _worker.loaded = loaded
+    if loaded is not None:
+        with loaded.get_lock():
+            loaded.value += 1
 
 
 def _analyze(data: bytes, max_faces: int, thorough: bool = False) -> Analysis:
@@ -168,16 +177,19 @@ class FacePool:
     def _new_executor(self) -> Executor:
         if self.kind == "thread":
             return ThreadPoolExecutor(self.workers, thread_name_prefix="face", initializer=_init_worker)
-        return process_executor(self.workers, _init_worker, (self.nice,))
+        self._loaded = multiprocessing.get_context("forkserver").Value("i", 0)
+        return process_executor(self.workers, _init_worker, (self.nice, self._loaded))
 
     @property
     def pending(self) -> int:
         """Photos waiting or in work."""
         return self._pending
 
-    def warm_up(self) -> None:
-        """Start the workers and load their models now rather than on the first photo."""
-        futures = [self._executor.submit(_noop) for _ in range(self.workers)]
+    def warm_up(self, timeout: float = WARM_UP_SECONDS) -> None:
+        """Start every worker and load its models now rather than on the first photo: returns once all
+        of them have (a worker that loaded first would otherwise take every warm-up task alone, and the
+        bot would say it is ready while another still loads, at full priority)."""
+        futures = [self._executor.submit(_wait_loaded, self.workers, timeout) for _ in range(self.workers)]
         for future in futures:
             future.result()
 
@@ -226,6 +238,16 @@ class FacePool:
 def _noop() -> None:
     if getattr(_worker, "models", None) is None:
         _init_worker()
+
+
+def _wait_loaded(workers: int, timeout: float) -> None:
+    """A warm-up task: returns once `workers` processes of this pool have loaded their models (or after
+    `timeout` s). Each submit of the warm-up starts a process, so all of them are coming."""
+    _noop()
+    loaded: Synchronized[int] | None = getattr(_worker, "loaded", None)
+    deadline = time.monotonic() + timeout
+    while loaded is not None and loaded.value < workers and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _init_drawer(owner: int, modules: Sequence[str]) -> None:
