@@ -1,11 +1,13 @@
 """What the bot's Morph button costs, through the bot's own pools (real worker processes), side by side in
 one run:
 
-- per answer: `FacePool.analyze_keeping` (what a private answer runs while the button is on) against
-  `FacePool.analyze` (the anchor: what it runs with the button off) — the face kept for the button, and
-  its trip back from the worker;
-- per press: `FacePool.keep_thumbnail` then `DrawPool.run(service.morphs.render)` (the whole press, less
-  the gallery read and the Telegram upload) against the same anchor.
+- the anchor: `FacePool.analyze`, what every answer runs, the button on or off (an answer keeps only its
+  selfie's file id for the button);
+- `FacePool.analyze_keeping`: what a private answer ran while it kept the face itself for the button (the
+  68 landmarks, the crop's JPEG, its trip back from the worker) — what a press runs now;
+- per press: the selfie's face kept again (`analyze_keeping`), the photo's (`FacePool.keep_thumbnail`),
+  then `DrawPool.run(service.morphs.render)` (the whole press, less the Telegram download, the gallery
+  read and the upload).
 
     uv run python bench/morph_bot.py              # 30 interleaved rounds over the six shared selfies
     uv run python bench/morph_bot.py --rounds 60 --json
@@ -50,7 +52,7 @@ def run(rounds: int) -> dict:
         thumbnails = [analysis.faces[0].thumbnail for analysis, _ in kept]
 
         def press(r: int) -> bytes:
-            user = kept[r % len(kept)][1]
+            _analysis, user = loop.run_until_complete(pool.analyze_keeping(selfies[r % len(selfies)]))
             assert user is not None
             celebrity = loop.run_until_complete(pool.keep_thumbnail(thumbnails[(r + 1) % len(thumbnails)]))
             return loop.run_until_complete(draw.run(render, user, celebrity, 0.5, FOOTER))
@@ -60,7 +62,7 @@ def run(rounds: int) -> dict:
             "analyze_keeping": lambda r: loop.run_until_complete(
                 pool.analyze_keeping(selfies[r % len(selfies)])
             ),
-            "press: thumbnail landmarks + morph": press,
+            "press: both faces kept + morph": press,
         }
         for r in range(2):  # warm-up: fonts, first decodes
             for contender in contenders.values():

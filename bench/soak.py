@@ -390,7 +390,7 @@ def main() -> None:
         "--memory-minutes",
         type=float,
         default=None,
-        help="how long the bot keeps last answers, shares and morph faces (default: half the warm-up)",
+        help="how long the bot keeps last answers, shares and morph offers (default: half the warm-up)",
     )
     args = parser.parse_args()
     # A memory that keeps things for M minutes is full after M and has been dropping its oldest for M more

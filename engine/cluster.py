@@ -118,8 +118,8 @@ class FaceModelsPlugin(WorkerPlugin):
 
     def setup(self, worker: object) -> None:
         """Load the models (a second or two); the worker takes no task before this returns. The 68-point
-        landmarker is among them: every private answer keeps its face for a morph, and loading it on the
-        first one made that answer wait for it."""
+        landmarker is among them: a Morph press keeps the user's face with it, and loading it on the first
+        press made that press wait for it."""
         if self.log_formatter is not None:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(self.log_formatter)

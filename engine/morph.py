@@ -2,8 +2,8 @@
 
 Two steps, so that each runs where its inputs are:
 - `engine.landmarks.Landmarker.keep(pixels, box)` (needs dlib's 68-point model, i.e. a worker with
-  models): a face's crop and its 68 landmarks as a `KeptFace` — small, picklable, what the bot keeps in
-  memory for its minutes.
+  models): a face's crop and its 68 landmarks as a `KeptFace` — small and picklable, made when a morph
+  is asked for and sent to where it is drawn.
 - `render_morph(user, celebrity, mix, footer)`: pure (bytes and arrays in, JPEG bytes out, no models), so
   it runs in any process, e.g. the bot's draw pool.
 

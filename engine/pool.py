@@ -118,7 +118,7 @@ def _init_worker(owner: int | None = None, nice: int = 0, loaded: Synchronized[i
         # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker.models = FaceModels()
-    # Every private answer keeps its face for a morph: loaded here, the first answer does not wait for it.
+    # A Morph press keeps the user's face with it: loaded here, so no press waits seconds for it.
     _worker.landmarker = Landmarker()
     if owner is not None and nice:  # after loading the models: start-up is not slowed on a busy machine
         os.nice(nice)

@@ -1,6 +1,9 @@
-"""What the bot keeps so that an answer's Morph button works for a few minutes: the user's face (crop and
-68 landmarks, no embedding) and the celebrity photo chosen for the morph — in memory only, bounded in
-count, forgotten after `LOOKALIKE_MORPH_MINUTES` or a restart (said in /privacy).
+"""What the bot keeps so that an answer's Morph button works for a few minutes: the front end's reference to
+the user's photo (a Telegram file id: the photo stays where it is, with Telegram) and the celebrity photo
+chosen for the morph — in memory only, bounded in count, forgotten after `LOOKALIKE_MORPH_MINUTES` or a
+restart (said in /privacy). Nothing of the face is computed for it until the button is pressed: a press
+fetches the photo again and finds its face then (`service.morphs.draw_morph`), so the answers nobody
+morphs cost nothing more.
 
 An offer is known by a random key (the button carries it), never by anything of the user's.
 """
@@ -15,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from cachetools import TTLCache
 
-from engine.landmarks import KeptFace
+from service.photo_ref import PhotoRef
 from store.derivatives import MorphRefused, morph_source
 from store.gallery import Credit, Gallery
 
-# About 50 KB per offer (a JPEG crop and 68 points): 2000 offers stay near 100 MB, and 2000 answers in
-# ten minutes is more than one bot's two cores draw.
-MOST_OFFERS = 2000
+# Under 1 KB per offer (a file id, a name, a credit): 20000 offers stay under 20 MB, and Telegram's 30
+# messages a second for ten minutes is 18000 answers.
+MOST_OFFERS = 20_000
 KEY_BYTES = 12  # 16 URL-safe characters: a button's callback data holds 64 bytes
 
 
@@ -39,11 +42,12 @@ class MorphPhoto:
 
 @dataclass(frozen=True)
 class MorphOffer:
-    """One answer's morph: whose face, which celebrity (the #1), and the photo — or, when no photo of
-    the celebrity may be changed, `photo` None (the refusal is told when the button is pressed)."""
+    """One answer's morph: whose selfie (`selfie`: the photo whose face the collage shows, by reference),
+    which celebrity (the #1), and the photo — or, when no photo of the celebrity may be changed, `photo`
+    None (the refusal is told when the button is pressed)."""
 
     user_id: int
-    face: KeptFace
+    selfie: PhotoRef
     name: str
     photo: MorphPhoto | None
 

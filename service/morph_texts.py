@@ -38,9 +38,10 @@ EN = MorphTexts(
     off="Morphs are turned off on this bot.",
     usage="Reply /morph to one of my answers (within {minutes:g} minutes) to get your face blended with your #1.",
     privacy=(
-        "For the Morph button, I keep your face (a small crop and 68 points of its outline, no photo "
-        "of yours beyond that, no face numbers) and which celebrity photo to use, for {minutes:g} minutes "
-        "after each answer, in memory only: a restart forgets it."
+        "For the Morph button, I keep Telegram's reference to your selfie (not the photo itself, and "
+        "nothing computed from your face) and which celebrity photo to use, for {minutes:g} minutes after "
+        "each answer, in memory only: a restart forgets it. Only when you press it do I fetch your selfie "
+        "from Telegram again, to draw the morph, and I forget it once the morph is sent."
     ),
 )
 
@@ -58,8 +59,9 @@ KO = MorphTexts(
     off="이 봇에서는 얼굴 합성이 꺼져 있어요.",
     usage="제 답장에 /morph 로 답장하면 ({minutes:g}분 이내) 내 얼굴과 1위 연예인 얼굴을 합성해 드려요.",
     privacy=(
-        "얼굴 합성 버튼을 위해, 답을 보낸 뒤 {minutes:g}분 동안 얼굴 부분(작게 자른 이미지와 윤곽 68개 점, "
-        "그 밖의 사진이나 얼굴 수치는 아님)과 합성에 쓸 연예인 사진을 메모리에만 보관해요. 봇이 다시 시작되면 사라져요."
+        "얼굴 합성 버튼을 위해, 답을 보낸 뒤 {minutes:g}분 동안 텔레그램에 있는 셀카를 가리키는 참조(사진 자체나 "
+        "얼굴에서 계산한 값은 아님)와 합성에 쓸 연예인 사진을 메모리에만 보관해요. 봇이 다시 시작되면 사라져요. "
+        "버튼을 누를 때만 텔레그램에서 셀카를 다시 받아 합성하고, 합성 사진을 보낸 뒤에는 바로 지워요."
     ),
 )
 

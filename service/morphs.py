@@ -1,15 +1,16 @@
 """A Morph button pressed (or /morph sent as a reply to an answer): the user's face blended with their #1's.
 
-The answer kept the user's face and the celebrity photo (`service.morph_memory`). A press is checked at
-once — still kept? pressed by the person whose face it is? may the photo be changed? — so a front end can
-answer the press before any drawing; then the celebrity photo's landmarks are found where the face
-models live (the face pool or the cluster) and the morph is drawn in the draw pool: never on the event
-loop. The result is a picture with its credit as caption, or a refusal code worded by `refusal_line`.
+The answer kept a reference to the user's photo and the celebrity photo (`service.morph_memory`). A press
+is checked at once — still kept? pressed by the person whose face it is? may the photo be changed? — so a
+front end can answer the press before any drawing; then the user's photo is fetched again through the
+front end, both faces' landmarks are found where the face models live (the face pool or the cluster) and
+the morph is drawn in the draw pool: never on the event loop. The result is a picture with its credit as caption, or a refusal code worded by `refusal_line`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +19,8 @@ from engine.landmarks import KeptFace
 from engine.pool import Busy, WorkerCrashed
 from service.morph_memory import MorphOffer
 from service.morph_texts import MorphTexts, morph_texts
-from service.photos import Refused, admitted, caption_text, refusal_text
+from service.photo_ref import PhotoRef
+from service.photos import Refused, admitted, analyze_keeping, caption_text, refusal_text
 from service.services import Services
 from service.texts import texts
 
@@ -95,9 +97,17 @@ def render(user: KeptFace, celebrity: KeptFace, mix: float, footer: list[str]) -
     return render_morph(user, celebrity, mix, footer)
 
 
-async def draw_morph(svc: Services, offer: MorphOffer, language: str) -> MorphAnswer:
+# The front end's fetch of a photo it holds: bytes, or `Refused` when it cannot be had any more.
+Fetch = Callable[[PhotoRef], Awaitable[bytes]]
+
+
+async def draw_morph(svc: Services, offer: MorphOffer, language: str, fetch: Fetch) -> MorphAnswer:
     """The offer's morph at `MIX`, its credit as caption (the photo's source page too); or a refusal:
-    the photo may not be changed, the user already has a photo in work, the pools are busy or failed."""
+    the photo may not be changed, the user already has a photo in work, the pools are busy or failed.
+
+    The user's selfie is fetched again through `fetch` and its face kept (`pool.analyze_keeping`: crop
+    and 68 landmarks, the same largest face the answer showed) only now, for the drawing; nothing of it
+    stays once the morph is drawn."""
     if offer.photo is None:
         return refused(language, "not_allowed", offer.name)
     m = morph_texts(language)
@@ -108,8 +118,11 @@ async def draw_morph(svc: Services, offer: MorphOffer, language: str) -> MorphAn
             thumbnail = await gallery.thumbnail(offer.photo.photo_id)
             if thumbnail is None:  # removed from the gallery since the answer
                 return refused(language, "expired")
+            user = await _user_face(svc, offer, fetch)
+            if user is None:
+                return refused(language, "failed")
             celebrity = await svc.pool.keep_thumbnail(thumbnail)
-            picture = await svc.draw.run(render, offer.face, celebrity, MIX, lines)
+            picture = await svc.draw.run(render, user, celebrity, MIX, lines)
     except Refused as exc:
         return refused(language, "busy" if exc.code == "busy" else "again")
     except Busy:
@@ -119,3 +132,17 @@ async def draw_morph(svc: Services, offer: MorphOffer, language: str) -> MorphAn
         return refused(language, "failed")
     source = offer.photo.credit.source_page.strip()
     return MorphAnswer(caption_text([*lines, *([source] if source else [])]), picture)
+
+
+async def _user_face(svc: Services, offer: MorphOffer, fetch: Fetch) -> KeptFace | None:
+    """The offer's selfie fetched again and its largest face kept; None when the photo cannot be had or
+    read any more (a refusal of the pool's own — busy — still propagates)."""
+    try:
+        data = await fetch(offer.selfie)
+        _analysis, kept = await analyze_keeping(svc, data)
+    except Refused as exc:
+        if exc.code == "busy":
+            raise
+        log.info("a morph's selfie could not be had again: %s", exc.code)
+        return None
+    return kept

@@ -289,43 +289,44 @@ async def _answer_for(
     if not usable:
         return refusal_answer(t, ref_refusal(refs[0]) or "unreadable")
     async with chat.working():
-        photos = []
+        fetched: list[PhotoRef] = []
+        photos: list[bytes] = []
         failure: RefusalCode = "unreadable"
         for ref in usable:
             try:
                 photos.append(await chat.fetch(ref))
             except Refused as exc:
                 failure = exc.code
+            else:
+                fetched.append(ref)
         if not photos:
             return refusal_answer(t, failure)
         if len(photos) == 1:
-            return await make_answer(svc, photos[0], t, previous, owner)
-        return await make_album_answer(svc, photos, t, previous, owner)
-
-
-async def _analysis(svc: Services, data: bytes, keep: bool) -> tuple[Analysis, KeptFace | None]:
-    """The photo's analysis, and (with `keep`) its largest face kept for a morph."""
-    if keep:
-        return await analyze_keeping(svc, data)
-    return await analyze(svc, data), None
+            return await make_answer(svc, photos[0], t, previous, owner, fetched[0])
+        return await make_album_answer(svc, photos, t, previous, owner, fetched)
 
 
 async def make_answer(
-    svc: Services, data: bytes, t: Texts, previous: str | None = None, owner: int | None = None
+    svc: Services,
+    data: bytes,
+    t: Texts,
+    previous: str | None = None,
+    owner: int | None = None,
+    ref: PhotoRef | None = None,
 ) -> Answer:
     """Photo bytes → the answer. Never raises for bad input: every failure is a refusal answer.
 
-    `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest; `owner`:
-    the user whose face is kept for the answer's Morph button (None: no button)."""
+    `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest; `owner` and
+    `ref`: the user the answer's Morph button is for, and the photo by reference (None: no button)."""
     try:
-        analysis, kept = await _analysis(svc, data, owner is not None)
+        analysis = await analyze(svc, data)
     except Refused as exc:
         return refusal_answer(t, exc.code)
     if not analysis.faces:
         return refusal_answer(t, "no_face")
     note = [t.several_faces_note.format(count=analysis.faces_found)] if analysis.faces_found > 1 else []
     face = analysis.faces[0]
-    morph = _Morphable(owner, kept) if owner is not None and kept is not None else None
+    morph = _Morphable(owner, ref) if owner is not None and ref is not None else None
     return await _ranked_answer(svc, face, face.embedding, t, t.result_caption_head, note, previous, morph)
 
 
@@ -335,25 +336,29 @@ async def make_album_answer(
     t: Texts,
     previous: str | None = None,
     owner: int | None = None,
+    refs: Sequence[PhotoRef] = (),
 ) -> Answer:
     """Several selfies of one user → one answer, ranked on the mean of their largest faces' embeddings.
 
     Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
     share their #1 far more often than two selfies do). Photos without a face are left out; the collage
-    shows the first photo's face. With one usable photo, it is the single-photo answer."""
-    outcomes = await asyncio.gather(
-        *(_analysis(svc, data, owner is not None) for data in photos), return_exceptions=True
-    )
+    shows the first photo's face. With one usable photo, it is the single-photo answer. `refs`: the
+    photos by reference, in the same order, for `owner`'s Morph button."""
+    outcomes = await asyncio.gather(*(analyze(svc, data) for data in photos), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Refused):
             raise outcome
-    found = [(a.faces[0], kept) for a, kept in (o for o in outcomes if isinstance(o, tuple)) if a.faces]
+    found = [
+        (outcome.faces[0], index)
+        for index, outcome in enumerate(outcomes)
+        if isinstance(outcome, Analysis) and outcome.faces
+    ]
     if not found:
         refused = next((o for o in outcomes if isinstance(o, Refused)), None)
         return refusal_answer(t, refused.code if refused else "no_face")
     faces = [face for face, _ in found]
-    kept = found[0][1]  # the face the collage shows is the one a morph uses
-    morph = _Morphable(owner, kept) if owner is not None and kept is not None else None
+    first = found[0][1]  # the photo whose face the collage shows is the one a morph uses
+    morph = _Morphable(owner, refs[first]) if owner is not None and first < len(refs) else None
     if len(faces) == 1:
         head = t.result_caption_head
         return await _ranked_answer(svc, faces[0], faces[0].embedding, t, head, [], previous, morph)
@@ -364,17 +369,18 @@ async def make_album_answer(
 
 @dataclass(frozen=True)
 class _Morphable:
-    """Whose face an answer keeps for its Morph button, and the face."""
+    """Whose answer offers a morph, and the photo (by reference) whose face it would use."""
 
     owner: int
-    face: KeptFace
+    selfie: PhotoRef
 
 
 async def _offer_morph(svc: Services, morph: _Morphable, name: str, embedding: np.ndarray) -> str:
-    """Keep the face and the photo of `name` the morph will use (in memory, minutes); the offer's key."""
+    """Keep the photo's reference and the photo of `name` the morph will use (in memory, minutes); the
+    offer's key."""
     gallery = svc.active_gallery()
     photo = await choose_photo(gallery, name, embedding, in_demo=gallery is svc.demo)
-    return svc.morphs.keep(MorphOffer(morph.owner, morph.face, name, photo))
+    return svc.morphs.keep(MorphOffer(morph.owner, morph.selfie, name, photo))
 
 
 async def _ranked_answer(

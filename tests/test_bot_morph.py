@@ -141,6 +141,24 @@ def test_no_photo_of_the_lookalike_may_be_changed_so_the_button_says_so(api, bot
     )
 
 
+def test_a_press_whose_selfie_telegram_no_longer_gives_is_told_the_morph_failed(api, bot) -> None:
+    ann = User(12, "Ann")
+    answer = next_message(api, ann.id, lambda: api.send_photo(ann, OBAMA))
+    failed = "I could not draw the morph just now; press the button again in a minute."
+    # the press fetches the selfie again: Telegram refuses the file (400), then its download keeps failing
+    for method, status, times in (("getFile", 400, 1), ("download", 502, 4)):
+        api.inject(method, status=status, times=times)
+        mark = len(api.sent)
+        query_id = press(api, ann, answer)
+        said = api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=120)[0]
+        assert said["text"] == failed and said["reply_to_message_id"] == answer["message_id"]
+        assert "text" not in callback_answer(api, query_id)
+    api.clear_faults()
+    mark = len(api.sent)
+    press(api, ann, answer)  # and once Telegram gives it again, the morph comes
+    assert api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=120)[0]["method"] == "sendPhoto"
+
+
 def test_a_group_answer_has_no_button_and_privacy_says_what_is_kept_in_both_languages(api, bot) -> None:
     friends = group(-1006, "Friends")
     ann = User(8, "Ann")
@@ -149,11 +167,13 @@ def test_a_group_answer_has_no_button_and_privacy_says_what_is_kept_in_both_lang
     )
     assert in_group["method"] == "sendPhoto" and in_group["reply_markup"] is None
     english = next_message(api, ann.id, lambda: api.send_text(ann, "/privacy"))["text"]
-    assert "For the Morph button, I keep your face" in english and "for 10 minutes" in english
+    assert "For the Morph button, I keep Telegram's reference to your selfie" in english
+    assert "nothing computed from your face" in english and "for 10 minutes" in english
     assert "in memory only: a restart forgets it" in english
     jimin = User(9, "지민", "ko")
     korean = next_message(api, jimin.id, lambda: api.send_text(jimin, "/privacy"))["text"]
     assert "얼굴 합성 버튼을 위해" in korean and "10분 동안" in korean and "메모리에만" in korean
+    assert "셀카를 가리키는 참조" in korean
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from engine.faces import FaceModels
 from engine.landmarks import KeptFace
 from engine.pool import DrawPool, FacePool
 from service.morph_memory import MorphMemory, MorphOffer
-from service.morphs import MIX, draw_morph, offer_for, refusal_line
+from service.morphs import MIX, Fetch, draw_morph, offer_for, refusal_line
 from service.photos import Answer, PhotoRef, Selfie, answer_selfie
 from service.services import Admission, Services
 from service.settings import Settings
@@ -95,7 +95,12 @@ async def _answer(svc: Services, data: bytes, chat_id: int = USER, message_id: i
     return answer
 
 
-async def test_a_private_answer_keeps_the_face_and_its_owners_press_draws_the_morph_with_the_credit(
+def fetch_of(data: bytes, file_id: str = "selfie") -> Fetch:
+    """A front end's fetch that holds one photo."""
+    return FilesChat({file_id: data}).fetch
+
+
+async def test_a_private_answer_keeps_only_its_selfies_reference_and_the_press_draws_the_morph_with_the_credit(
     svc: Services,
 ) -> None:
     answer = await _answer(svc, OBAMA)
@@ -103,8 +108,10 @@ async def test_a_private_answer_keeps_the_face_and_its_owners_press_draws_the_mo
     offer = offer_for(svc, answer.morph, USER)
     assert isinstance(offer, MorphOffer)
     assert offer.name == "Barack Obama" and offer.photo is not None and offer.photo.in_demo
-    assert offer.face.landmarks.shape == (68, 2) and offer.face.crop.startswith(b"\xff\xd8")
-    morph = await draw_morph(svc, offer, "en")
+    # nothing of the face: the photo stays with the front end, known by its file id
+    assert offer.selfie == PhotoRef("selfie", len(OBAMA), True)
+    assert not any(isinstance(value, KeptFace | np.ndarray | bytes) for value in vars(offer).values())
+    morph = await draw_morph(svc, offer, "en", fetch_of(OBAMA))
     assert morph.refusal is None and morph.photo is not None
     picture = Image.open(io.BytesIO(morph.photo))
     assert picture.format == "JPEG" and picture.size == (512, 512)
@@ -112,7 +119,7 @@ async def test_a_private_answer_keeps_the_face_and_its_owners_press_draws_the_mo
     assert lines[0] == f"You {round((1 - MIX) * 100)}% · Barack Obama {round(MIX * 100)}%"
     assert lines[1].startswith("Photo of Barack Obama: MIT · ")  # the demo photos' licence and author
     assert lines[2].startswith("https://github.com/")  # the photo's source page
-    korean = await draw_morph(svc, offer, "ko")
+    korean = await draw_morph(svc, offer, "ko", fetch_of(OBAMA))
     assert korean.text.splitlines()[0] == "나 50% · Barack Obama 50%"
     assert svc.admission.in_flight == 0
 
@@ -136,22 +143,40 @@ async def test_an_offer_expires_after_its_minutes_to_the_second(svc: Services, c
     assert offer_for(svc, "never-a-key", USER) == "expired"
     assert "send your selfie again" in refusal_line("en", "expired")
     # an offer taken just before it expired is still drawn: the press was in time
-    assert (await draw_morph(svc, offer, "en")).photo is not None
+    assert (await draw_morph(svc, offer, "en", fetch_of(OBAMA))).photo is not None
 
 
-async def test_an_album_answer_keeps_the_face_its_collage_shows(svc: Services) -> None:
-    files = {"one": OBAMA, "two": photo("barack_obama/obama2.jpg")}
+def _no_face() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (120, 160, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def test_an_album_answer_offers_the_photo_whose_face_its_collage_shows(svc: Services) -> None:
+    files = {"sky": _no_face(), "one": OBAMA, "two": photo("barack_obama/obama2.jpg")}
     chat = FilesChat(files)
     refs = [PhotoRef(name, len(data), True) for name, data in files.items()]
     await answer_selfie(svc, Selfie(USER, 1, USER, refs, "en"), chat)
     [answer] = chat.answers
     offer = offer_for(svc, answer.morph or "", USER)
-    alone = offer_for(svc, (await _answer(svc, OBAMA, message_id=2)).morph or "", USER)
-    assert isinstance(offer, MorphOffer) and isinstance(alone, MorphOffer)
+    assert isinstance(offer, MorphOffer)
     assert "from your 2 photos together" in answer.text
-    # the first photo's face, as the collage shows it
-    assert offer.face.crop == alone.face.crop
-    np.testing.assert_array_equal(offer.face.landmarks, alone.face.landmarks)
+    # the first photo with a face, as the collage shows it (the faceless one is left out)
+    assert offer.selfie == refs[1]
+    assert (await draw_morph(svc, offer, "en", chat.fetch)).photo is not None
+
+
+async def test_a_press_whose_selfie_cannot_be_had_again_is_told_the_morph_failed(svc: Services) -> None:
+    answer = await _answer(svc, OBAMA)
+    offer = offer_for(svc, answer.morph or "", USER)
+    assert isinstance(offer, MorphOffer)
+    gone = await draw_morph(svc, offer, "en", FilesChat({}).fetch)  # the front end no longer has it
+    assert gone.photo is None and gone.refusal == "failed" and gone.text == refusal_line("en", "failed")
+    unreadable = await draw_morph(svc, offer, "ko", fetch_of(b"not a photo"))
+    assert unreadable.refusal == "failed" and unreadable.text == refusal_line("ko", "failed")
+    faceless = await draw_morph(svc, offer, "en", fetch_of(_no_face()))
+    assert faceless.refusal == "failed"
+    assert svc.admission.in_flight == 0
 
 
 async def test_a_press_while_the_users_photo_is_in_work_is_refused_one_at_a_time(svc: Services) -> None:
@@ -160,11 +185,11 @@ async def test_a_press_while_the_users_photo_is_in_work_is_refused_one_at_a_time
     assert isinstance(offer, MorphOffer)
     assert svc.admission.enter(USER) == "ok"  # a selfie (or another press) of the user's in work
     try:
-        again = await draw_morph(svc, offer, "en")
+        again = await draw_morph(svc, offer, "en", fetch_of(OBAMA))
     finally:
         svc.admission.leave(USER)
     assert again.photo is None and again.refusal == "again" and again.text == refusal_line("en", "again")
-    assert (await draw_morph(svc, offer, "en")).photo is not None  # once it is done
+    assert (await draw_morph(svc, offer, "en", fetch_of(OBAMA))).photo is not None  # once it is done
 
 
 async def test_the_memory_keeps_at_most_its_count_the_oldest_go_first(svc: Services) -> None:
@@ -174,7 +199,7 @@ async def test_the_memory_keeps_at_most_its_count_the_oldest_go_first(svc: Servi
     assert all(isinstance(offer_for(svc, k or "", USER), MorphOffer) for k in keys[1:])
 
 
-async def test_a_group_answer_and_the_off_switch_keep_no_face(tmp_path, face_pool) -> None:
+async def test_a_group_answer_and_the_off_switch_offer_no_morph(tmp_path, face_pool) -> None:
     off = await _services(tmp_path / "off.sqlite", face_pool, MorphMemory(0))
     try:
         answer = await _answer(off, OBAMA)
@@ -218,7 +243,7 @@ async def test_share_alike_photos_make_share_alike_morphs_and_forbidden_ones_are
         obama = await _answer(svc, OBAMA)
         offer = offer_for(svc, obama.morph or "", USER)
         assert isinstance(offer, MorphOffer) and offer.photo is not None and not offer.photo.in_demo
-        morph = await draw_morph(svc, offer, "en")
+        morph = await draw_morph(svc, offer, "en", fetch_of(OBAMA))
         assert morph.photo is not None
         assert "Photo of Barack Obama: CC BY-SA 4.0 · Photographer of Barack Obama" in morph.text
         assert "This morph is shared under CC BY-SA 4.0, as the photo is." in morph.text
@@ -226,13 +251,13 @@ async def test_share_alike_photos_make_share_alike_morphs_and_forbidden_ones_are
         assert rose.first == "Rose Leslie"
         refused = offer_for(svc, rose.morph or "", USER)
         assert isinstance(refused, MorphOffer) and refused.photo is None
-        answer = await draw_morph(svc, refused, "en")
+        answer = await draw_morph(svc, refused, "en", FilesChat({}).fetch)
         assert answer.photo is None and answer.refusal == "not_allowed"
         assert (
             answer.text
             == "None of Rose Leslie's photos may be changed (their licences forbid it), so there is no morph."
         )
-        assert "Rose Leslie" in (await draw_morph(svc, refused, "ko")).text
+        assert "Rose Leslie" in (await draw_morph(svc, refused, "ko", FilesChat({}).fetch)).text
     finally:
         await _close(svc)
 

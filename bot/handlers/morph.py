@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.bot_data import services
-from bot.chat import language_of
+from bot.chat import TelegramChat, language_of
 from bot.keyboards import MORPH_PREFIX, morph_key
 from bot.telegram_io import reply_to, showing_work, with_retries
 from service.morph_memory import MorphOffer
 from service.morph_texts import morph_texts
-from service.morphs import MorphAnswer, draw_morph, offer_for, refusal_line
+from service.morphs import Fetch, MorphAnswer, draw_morph, offer_for, refusal_line
+from service.photo_ref import PhotoRef
+from service.photos import Refused
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,23 @@ async def _morph(
 ) -> None:
     """Draw the offer's morph (showing "sending photo…" meanwhile) and send it, or why not, as a reply."""
     async with showing_work(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
-        answer = await draw_morph(services(context), offer, language)
+        answer = await draw_morph(services(context), offer, language, _fetcher(context.bot, chat_id))
     await _send(context, chat_id, reply_id, answer)
+
+
+def _fetcher(bot: Bot, chat_id: int) -> Fetch:
+    """The selfie's bytes from Telegram again, for the press; any Telegram fault (after the retries) is a
+    photo that cannot be had: the press is told the morph failed, never left without a word."""
+    chat = TelegramChat(bot, chat_id)
+
+    async def fetch(ref: PhotoRef) -> bytes:
+        try:
+            return await chat.fetch(ref)
+        except TelegramError as exc:
+            log.warning("a morph's selfie could not be fetched: %s", type(exc).__name__)
+            raise Refused("unreadable") from None
+
+    return fetch
 
 
 async def _send(
