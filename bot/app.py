@@ -227,17 +227,26 @@ ADMIN_COMMANDS = {
 }
 
 
+# Listed in private chats while the Morph button is on (LOOKALIKE_MORPH_MINUTES > 0).
+MORPH_COMMAND = {
+    "en": ("morph", "Reply to an answer: your face blended with your #1"),
+    "ko": ("morph", "답에 답장: 내 얼굴과 1위 얼굴 합성"),
+}
+
+
 def _commands(pairs: list[tuple[str, str]]) -> list[BotCommand]:
     return [BotCommand(name, description) for name, description in pairs]
 
 
-async def register_commands(application: Application, admin_ids: frozenset[int]) -> None:
-    """Command lists per scope and language: private chats, groups, and each admin's own chat."""
+async def register_commands(application: Application, admin_ids: frozenset[int], morph: bool = False) -> None:
+    """Command lists per scope and language: private chats (with /morph while `morph` is on), groups, and
+    each admin's own chat."""
     bot = application.bot
     for language in ("en", "ko"):
         code = "" if language == "en" else language
+        private = USER_COMMANDS[language] + ([MORPH_COMMAND[language]] if morph else [])
         await bot.set_my_commands(
-            _commands(USER_COMMANDS[language]), scope=BotCommandScopeAllPrivateChats(), language_code=code
+            _commands(private), scope=BotCommandScopeAllPrivateChats(), language_code=code
         )
         await bot.set_my_commands(
             _commands(GROUP_COMMANDS[language]), scope=BotCommandScopeAllGroupChats(), language_code=code
@@ -245,7 +254,7 @@ async def register_commands(application: Application, admin_ids: frozenset[int])
         for admin_id in admin_ids:
             try:
                 await bot.set_my_commands(
-                    _commands(USER_COMMANDS[language] + ADMIN_COMMANDS[language]),
+                    _commands(private + ADMIN_COMMANDS[language]),
                     scope=BotCommandScopeChat(admin_id),
                     language_code=code,
                 )
@@ -291,7 +300,7 @@ async def on_startup(application: Application) -> None:
     svc.refitter = Refitter(gallery, settings.lookalike_refit_seconds)
     if stale(gallery):
         svc.refitter.touch()  # fitted in the background; answers use the stored (or fixed) curve meanwhile
-    await register_commands(application, settings.admin_ids)
+    await register_commands(application, settings.admin_ids, morph=settings.lookalike_morph_minutes > 0)
     _stop_on_signals(application)
     if settings.lookalike_lag_report:
         monitor = LagMonitor()

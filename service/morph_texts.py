@@ -21,6 +21,7 @@ class MorphTexts:
     failed: str
     off: str
     usage: str
+    help: str  # the line /help adds while the button is on
     privacy: str
 
 
@@ -37,6 +38,10 @@ EN = MorphTexts(
     failed="I could not draw the morph just now; press the button again in a minute.",
     off="Morphs are turned off on this bot.",
     usage="Reply /morph to one of my answers (within {minutes:g} minutes) to get your face blended with your #1.",
+    help=(
+        "🎭 Morph: press the button under one of my answers, or reply /morph to it (within {minutes:g} "
+        "minutes), to get your face blended with your #1's."
+    ),
     privacy=(
         "For the Morph button, I keep Telegram's reference to your selfie (not the photo itself, and "
         "nothing computed from your face) and which celebrity photo to use, for {minutes:g} minutes after "
@@ -58,6 +63,10 @@ KO = MorphTexts(
     failed="지금은 합성 사진을 만들 수 없었어요. 잠시 후 버튼을 다시 눌러 주세요.",
     off="이 봇에서는 얼굴 합성이 꺼져 있어요.",
     usage="제 답장에 /morph 로 답장하면 ({minutes:g}분 이내) 내 얼굴과 1위 연예인 얼굴을 합성해 드려요.",
+    help=(
+        "🎭 얼굴 합성: 제 답장 아래 버튼을 누르거나 답장에 /morph 로 답장하면 ({minutes:g}분 이내) "
+        "내 얼굴과 1위 연예인 얼굴을 합성해 드려요."
+    ),
     privacy=(
         "얼굴 합성 버튼을 위해, 답을 보낸 뒤 {minutes:g}분 동안 텔레그램에 있는 셀카를 가리키는 참조(사진 자체나 "
         "얼굴에서 계산한 값은 아님)와 합성에 쓸 연예인 사진을 메모리에만 보관해요. 봇이 다시 시작되면 사라져요. "

@@ -319,7 +319,7 @@ def test_command_lists_are_registered_per_scope_and_language(api, bot) -> None:
     private = [c["command"] for c in api.commands({"type": "all_private_chats"})]
     groups = [c["command"] for c in api.commands({"type": "all_group_chats"})]
     korean = api.commands({"type": "all_private_chats"}, language_code="ko")
-    assert private == ["start", "help", "privacy", "credits"]
+    assert private == ["start", "help", "privacy", "credits", "morph"]  # the Morph button is on by default
     assert "lookalike" in groups and "add" not in groups
     assert korean and korean[0]["description"] == "시작"
     admin_scoped = [c["command"] for c in api.commands({"type": "chat", "chat_id": ADMIN.id})]

@@ -159,6 +159,27 @@ def test_a_press_whose_selfie_telegram_no_longer_gives_is_told_the_morph_failed(
     assert api.wait_for_sent_sync(chat_id=ann.id, start=mark, timeout=120)[0]["method"] == "sendPhoto"
 
 
+PRIVATE = {"type": "all_private_chats"}
+
+
+def command_names(api: FakeBotAPI, scope: dict, language: str = "") -> list[str]:
+    return [c["command"] for c in api.commands(scope, language_code=language)]
+
+
+def test_help_and_the_private_command_list_tell_of_the_morph_in_both_languages(api, bot) -> None:
+    ann, jimin = User(13, "Ann"), User(14, "지민", "ko")
+    english = next_message(api, ann.id, lambda: api.send_text(ann, "/help"))["text"]
+    assert english.endswith(
+        "🎭 Morph: press the button under one of my answers, or reply /morph to it (within 10 minutes), "
+        "to get your face blended with your #1's."
+    )
+    korean = next_message(api, jimin.id, lambda: api.send_text(jimin, "/help"))["text"]
+    assert korean.endswith("(10분 이내) 내 얼굴과 1위 연예인 얼굴을 합성해 드려요.")
+    for language in ("", "ko"):
+        assert command_names(api, PRIVATE, language)[-1] == "morph"
+        assert "morph" not in command_names(api, {"type": "all_group_chats"}, language)
+
+
 def test_a_group_answer_has_no_button_and_privacy_says_what_is_kept_in_both_languages(api, bot) -> None:
     friends = group(-1006, "Friends")
     ann = User(8, "Ann")
@@ -218,6 +239,8 @@ def test_zero_minutes_turns_the_button_off(lone_api, tmp_path) -> None:
         replied = api.message(ann.id, answer["message_id"])
         off = next_message(api, ann.id, lambda: api.send_text(ann, "/morph", reply_to=replied))
         assert off["text"] == "Morphs are turned off on this bot."
+        assert "Morph" not in next_message(api, ann.id, lambda: api.send_text(ann, "/help"))["text"]
+        assert "morph" not in command_names(api, PRIVATE) and "help" in command_names(api, PRIVATE)
         privacy = next_message(api, ann.id, lambda: api.send_text(ann, "/privacy"))["text"]
         assert "keep no user photo" in privacy and "Morph" not in privacy
     finally:

@@ -28,8 +28,11 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    gallery = services(context).active_gallery()
-    await reply(update, texts_for(update).help.format(celebrities=gallery.celebrity_count))
+    svc = services(context)
+    text = texts_for(update).help.format(celebrities=svc.active_gallery().celebrity_count)
+    if svc.morphs.on:
+        text += "\n\n" + morph_texts(language_of(update)).help.format(minutes=svc.morphs.minutes)
+    await reply(update, text)
 
 
 async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
