@@ -52,7 +52,9 @@ def face_image(jpeg: bytes | None) -> Image.Image:
     """A stored JPEG thumbnail as an image (a grey square if the photo has gone meanwhile)."""
     if not jpeg:
         return Image.new("RGB", (256, 256), (200, 200, 200))
-    return Image.open(io.BytesIO(jpeg)).convert("RGB")
+    image = Image.open(io.BytesIO(jpeg))
+    image.load()
+    return image if image.mode == "RGB" else image.convert("RGB")  # convert("RGB") of RGB is a copy
 
 
 def gallery_image(jpeg: bytes) -> tuple[Image.Image, bytes]:

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from engine.faces import face_thumbnail
 from engine.fonts import fit_text, font
 from engine.pictures import Tile, canvas, render_collage, reuse
-from service.render import Card, draw_collages
+from service.render import Card, draw_collages, face_image
 from tests.engine_at import render_at
 from tests.paths import face
 from tests.test_collage import BOXES, EN, KO, LONG_MIXED
@@ -175,3 +175,16 @@ def test_the_photo_cache_keeps_within_its_bound() -> None:
     assert stats.bytes <= reuse.PHOTO_CACHE_BYTES and stats.entries < 150
     assert (149).to_bytes(2, "big") in {key[0] for key in reuse.photo_keys()}
     assert (0).to_bytes(2, "big") not in {key[0] for key in reuse.photo_keys()}
+
+
+def test_a_grey_jpeg_face_is_handed_over_as_rgb_with_its_pixels() -> None:
+    grey = Image.open(io.BytesIO(thumbnails()[0])).convert("L")
+    buffer = io.BytesIO()
+    grey.save(buffer, "JPEG", quality=90)
+    image = face_image(buffer.getvalue())
+    expected = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    assert image.mode == "RGB" and image.tobytes() == expected.tobytes()
+    assert (
+        face_image(thumbnails()[0]).tobytes()
+        == Image.open(io.BytesIO(thumbnails()[0])).convert("RGB").tobytes()
+    )

@@ -32,12 +32,14 @@ ENTRY_OVERHEAD = 400
 
 @dataclass(frozen=True)
 class MemoStats:
-    """One cache's counters: lookups answered from it, lookups that made the value, entries, bytes held."""
+    """One cache's counters: lookups answered from it, lookups that made the value, entries, bytes held,
+    and its bound in bytes."""
 
     hits: int
     misses: int
     entries: int
     bytes: int
+    bound: int
 
     @property
     def hit_rate(self) -> float:
@@ -83,7 +85,9 @@ class Memo(Generic[V]):
     def stats(self) -> MemoStats:
         """-> hits, misses, entries and bytes held now."""
         with self._lock:
-            return MemoStats(self._hits, self._misses, len(self._cache), int(self._cache.currsize))
+            return MemoStats(
+                self._hits, self._misses, len(self._cache), int(self._cache.currsize), self.max_bytes
+            )
 
     def keys(self) -> list[Hashable]:
         """-> the keys held now (in no particular order)."""
@@ -123,6 +127,13 @@ _photos: Memo[Image.Image] = Memo(PHOTO_CACHE_BYTES, _image_bytes)
 _masks: Memo[tuple[Image.Image, tuple[int, int]]] = Memo(MASK_CACHE_BYTES, _mask_bytes)
 _lengths: Memo[float] = Memo(LENGTH_CACHE_BYTES, _text_bytes)
 _fitted: Memo[str] = Memo(LENGTH_CACHE_BYTES, _text_bytes)
+
+
+def bound_photos(max_bytes: int) -> None:
+    """Bytes -> the fitted photos' cache replaced by an empty one of that bound (to weigh memory against
+    hits: `bench/collage_gallery.py --photo-mb`)."""
+    global _photos
+    _photos = Memo(max_bytes, _image_bytes)
 
 
 def stats() -> dict[str, MemoStats]:
