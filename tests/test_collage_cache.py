@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from engine.faces import face_thumbnail
 from engine.fonts import fit_text, font
 from engine.pictures import Tile, canvas, render_collage, reuse
+from engine.pool import DrawPool
 from service.render import Card, draw_collages, face_image
 from tests.engine_at import render_at
 from tests.paths import face
@@ -188,3 +189,24 @@ def test_a_grey_jpeg_face_is_handed_over_as_rgb_with_its_pixels() -> None:
         face_image(thumbnails()[0]).tobytes()
         == Image.open(io.BytesIO(thumbnails()[0])).convert("RGB").tobytes()
     )
+
+
+async def test_the_bots_draw_process_keeps_gallery_photos_between_answers_and_never_the_users_face() -> None:
+    """Through the bot's real draw pool (a forkserver process): a second answer with the same matches
+    takes every match photo from the worker's cache; the user's face is in none of its keys."""
+    jpegs = thumbnails()
+    user = jpegs[0]
+    matches = [Card(j, f"m{i}", 0.4, 60.0, i + 1, shared=True) for i, j in enumerate(jpegs[1:])]
+    draw = DrawPool("process", workers=1, preload=["service.render"])
+    try:
+        first = await draw.run(draw_collages, [(user, matches)], KO)
+        after_first = (await draw.run(reuse.stats))["photos"]
+        second = await draw.run(draw_collages, [(user, matches)], KO)
+        after_second = (await draw.run(reuse.stats))["photos"]
+        keys = await draw.run(reuse.photo_keys)
+    finally:
+        draw.close()
+    assert first == second
+    assert (after_first.hits, after_first.misses) == (0, 5)
+    assert (after_second.hits, after_second.misses) == (5, 5)
+    assert hashlib.blake2b(user, digest_size=16).digest() not in {key[0] for key in keys}
