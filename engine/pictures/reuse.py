@@ -116,12 +116,13 @@ def _text_bytes(value: object) -> int:
     return 4 * len(value) if isinstance(value, str) else 0
 
 
-# Bounds. Photos: a 140 px tile is 78 KB in memory (Pillow's 4 bytes a pixel), an 88 px one 31 KB, so 8 MB
-# keep ~100-250 tiles of the gallery's most recently shown photos. Masks: a name at 38 px is ~5 KB, a
-# number at 20 px ~1 KB, so 8 MB keep thousands. Widths and shortened strings: ~20,000 entries each in 8 MB.
+# Bounds, 24 MB at most in all. Photos: a 140 px tile is 78 KB in memory (Pillow's 4 bytes a pixel), an
+# 88 px one 31 KB, so 8 MB keep ~100-250 tiles of the most recently shown gallery photos. Masks: a name at
+# 38 px is ~5 KB, a number at 20 px ~1 KB, so 8 MB keep several thousand (never more than ~20,000: the
+# overhead). Widths and shortened strings: at most ~10,000 entries each in 4 MB.
 PHOTO_CACHE_BYTES = 8 << 20
 MASK_CACHE_BYTES = 8 << 20
-LENGTH_CACHE_BYTES = 8 << 20
+LENGTH_CACHE_BYTES = 4 << 20
 
 _photos: Memo[Image.Image] = Memo(PHOTO_CACHE_BYTES, _image_bytes)
 _masks: Memo[tuple[Image.Image, tuple[int, int]]] = Memo(MASK_CACHE_BYTES, _mask_bytes)
