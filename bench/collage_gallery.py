@@ -34,7 +34,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 
 import numpy as np
@@ -138,8 +138,8 @@ def draw(module: ModuleType, g: Gallery, a: Answer, shared: bool) -> bytes:
 
 
 def timed(
-    contenders: dict[str, Callable[[], object]],
-    before: dict[str, Callable[[], object]],
+    contenders: Mapping[str, Callable[[], object]],
+    before: Mapping[str, Callable[[], object]],
     rng: np.random.Generator,
 ) -> dict[str, float]:
     """Contenders in a random order, each after its `before` (untimed) -> each one's CPU seconds."""
@@ -161,11 +161,14 @@ def phase(
     before = {new_name: reuse.clear} if new_name == "cold" else {}
     for _ in range(rounds):
         a = answer(g, faces, rng)
-        spent = timed(
-            {"old": lambda a=a: draw(old, g, a, False), new_name: lambda a=a: draw(render, g, a, True)},
-            before,
-            rng,
-        )
+
+        def old_side(a: Answer = a) -> bytes:
+            return draw(old, g, a, False)
+
+        def new_side(a: Answer = a) -> bytes:
+            return draw(render, g, a, True)
+
+        spent = timed({"old": old_side, new_name: new_side}, before, rng)
         for name, seconds in spent.items():
             samples[name].append(seconds)
     return samples
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in end
     }
+    held = {name: stats.bytes for name, stats in end.items()}
     report: dict[str, object] = {
         "base": BASE,
         "celebrities": args.celebrities,
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold": {"old_ms": ms(cold["old"]), "new_ms": ms(cold["cold"]), "new_vs_old": 0.0},
         "warm": {"old_ms": ms(warm["old"]), "new_ms": ms(warm["warm"]), "new_vs_old": 0.0},
         "hit_rate": hit_rates,
-        "cache_bytes": {name: stats.bytes for name, stats in end.items()},
+        "cache_bytes": held,
     }
     log(f"{'phase':<7}{'old ms':>9}{'new ms':>9}{'new/old':>9}")
     for name in ("cold", "warm"):
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         row["new_vs_old"] = round(row["new_ms"] / row["old_ms"], 3)
         log(f"{name:<7}{row['old_ms']:>9.2f}{row['new_ms']:>9.2f}{row['new_vs_old']:>9.3f}")
     log("hit rates in the warm phase: " + ", ".join(f"{k} {v:.1%}" for k, v in hit_rates.items()))
-    log("held: " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in report["cache_bytes"].items()))  # type: ignore[union-attr]
+    log("held: " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in held.items()))
     report["machine"] = machine(load_start)
     if args.json:
         print(json.dumps(report))
