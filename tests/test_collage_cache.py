@@ -3,6 +3,7 @@ warm; bounded; gallery photos only, never a user's face."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from functools import cache
@@ -13,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from engine.faces import face_thumbnail
 from engine.fonts import fit_text, font
-from engine.pictures import Tile, canvas, render_collage, reuse
+from engine.pictures import CollageText, Tile, canvas, render_collage, reuse
 from engine.pool import DrawPool
 from service.render import Card, draw_collages, face_image
 from tests.engine_at import render_at
@@ -56,9 +57,10 @@ def boards(card: type, shared: bool, first: int = 0) -> list[tuple[bytes | None,
     return result
 
 
-def credited(text):
-    return type(text)(
-        **{**text.__dict__, "credits": "사진: " + ", ".join(f"김사진 {i} (CC BY-SA 4.0)" for i in range(9))}
+def credited(text: CollageText) -> CollageText:
+    """Labels -> the same with a long credits line (shortened to fit when drawn)."""
+    return dataclasses.replace(
+        text, credits="사진: " + ", ".join(f"김사진 {i} (CC BY-SA 4.0)" for i in range(9))
     )
 
 
