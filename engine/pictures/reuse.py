@@ -116,12 +116,13 @@ def _text_bytes(value: object) -> int:
     return 4 * len(value) if isinstance(value, str) else 0
 
 
-# Bounds, 24 MB at most in all. Photos: a 140 px tile is 78 KB in memory (Pillow's 4 bytes a pixel), an
-# 88 px one 31 KB, so 8 MB keep ~100-250 tiles of the most recently shown gallery photos. Masks: a name at
-# 38 px is ~5 KB, a number at 20 px ~1 KB, so 8 MB keep several thousand (never more than ~20,000: the
-# overhead). Widths and shortened strings: at most ~10,000 entries each in 4 MB.
+# Bounds, 32 MB at most in all. Photos: a 140 px tile is 78 KB in memory (Pillow's 4 bytes a pixel), an
+# 88 px one 31 KB, so 8 MB keep ~100-250 tiles of the most recently shown gallery photos. Masks: a name is
+# ~5-9 KB at 38 px and ~3-4 KB at 26 px, a number at 20 px ~1 KB: 16 MB keep the names of ~1,500
+# celebrities at both sizes and every number (never more than ~40,000 entries: the overhead). Widths and
+# shortened strings: at most ~10,000 entries each in 4 MB.
 PHOTO_CACHE_BYTES = 8 << 20
-MASK_CACHE_BYTES = 8 << 20
+MASK_CACHE_BYTES = 16 << 20
 LENGTH_CACHE_BYTES = 4 << 20
 
 _photos: Memo[Image.Image] = Memo(PHOTO_CACHE_BYTES, _image_bytes)
