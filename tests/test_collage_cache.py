@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import threading
 from functools import cache
 
 import numpy as np
@@ -212,3 +213,30 @@ async def test_the_bots_draw_process_keeps_gallery_photos_between_answers_and_ne
     assert (after_first.hits, after_first.misses) == (0, 5)
     assert (after_second.hits, after_second.misses) == (5, 5)
     assert hashlib.blake2b(user, digest_size=16).digest() not in {key[0] for key in keys}
+
+
+def test_two_threads_missing_the_same_key_both_get_the_value_and_one_entry_is_kept() -> None:
+    """The draw pool may be threads: a value is made outside the lock. Held deterministically: the first
+    thread's make waits until the second has missed and made its own."""
+    memo: reuse.Memo[str] = reuse.Memo(1 << 20, len)
+    first_making, second_done = threading.Event(), threading.Event()
+    results: dict[str, str] = {}
+
+    def slow_make() -> str:
+        first_making.set()
+        assert second_done.wait(10)
+        return "value"
+
+    def first() -> None:
+        results["first"] = memo.get("key", slow_make)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_making.wait(10)
+    results["second"] = memo.get("key", lambda: "value")  # misses too: the first has not stored yet
+    second_done.set()
+    thread.join(10)
+    assert results == {"first": "value", "second": "value"}
+    stats = memo.stats()
+    assert (stats.hits, stats.misses, stats.entries) == (0, 2, 1)
+    assert memo.get("key", lambda: "other") == "value" and memo.stats().hits == 1
