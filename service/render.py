@@ -6,6 +6,7 @@ Shared by the CLI and the bot; knows the gallery (for thumbnails) and the texts,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -51,20 +52,37 @@ def face_image(jpeg: bytes | None) -> Image.Image:
     """A stored JPEG thumbnail as an image (a grey square if the photo has gone meanwhile)."""
     if not jpeg:
         return Image.new("RGB", (256, 256), (200, 200, 200))
-    return Image.open(io.BytesIO(jpeg)).convert("RGB")
+    image = Image.open(io.BytesIO(jpeg))
+    image.load()
+    return image if image.mode == "RGB" else image.convert("RGB")  # convert("RGB") of RGB is a copy
+
+
+def gallery_image(jpeg: bytes) -> tuple[Image.Image, bytes]:
+    """A gallery thumbnail's JPEG -> the image, opened but not decoded (decoded only if the drawing
+    process has no fitted copy of it yet), and the digest the drawing process caches its copies under."""
+    return Image.open(io.BytesIO(jpeg)), hashlib.blake2b(jpeg, digest_size=16).digest()
 
 
 @dataclass(frozen=True)
 class Card:
-    """A collage tile whose picture is still JPEG bytes: cheap to hand to a worker process to draw."""
+    """A collage tile whose picture is still JPEG bytes: cheap to hand to a worker process to draw.
+
+    `shared`: the picture is a gallery photo, the same for every user, which the drawing process may keep
+    fitted to a size; False (the default) for anything of a user's, which is never kept.
+    """
 
     jpeg: bytes | None
     name: str
     distance: float | None = None
     similarity: float | None = None
     rank: int | None = None
+    shared: bool = False
 
     def tile(self) -> Tile:
+        """-> the tile to draw: a shared photo keyed by its digest, anything else decoded and unkeyed."""
+        if self.shared and self.jpeg:
+            image, key = gallery_image(self.jpeg)
+            return Tile(image, self.name, self.distance, self.similarity, self.rank, cache_key=key)
         return Tile(face_image(self.jpeg), self.name, self.distance, self.similarity, self.rank)
 
 
@@ -74,9 +92,9 @@ Draw = Callable[..., Awaitable[bytes]]
 
 
 async def match_cards(gallery: Gallery, ranking: Sequence[Match]) -> list[Card]:
-    """Each match with its nearest photo's thumbnail."""
+    """Each match with its nearest photo's thumbnail (a gallery photo: shared by every user)."""
     return [
-        Card(await gallery.thumbnail(m.photo_id), m.name, m.distance, m.similarity, rank)
+        Card(await gallery.thumbnail(m.photo_id), m.name, m.distance, m.similarity, rank, shared=True)
         for rank, m in enumerate(ranking, start=1)
     ]
 
@@ -100,7 +118,8 @@ async def collage_for(
 
 
 def draw_collages(boards: list[tuple[bytes | None, list[Card]]], text: CollageText) -> bytes:
-    """Each (face, matches) board drawn, stacked into one JPEG."""
+    """Each (face, matches) board drawn, stacked into one JPEG. The user's faces are decoded here and
+    never cached; the matches' shared gallery photos may be (`Card.shared`)."""
     parts = [render_collage(face_image(face), [c.tile() for c in cards], text) for face, cards in boards]
     return parts[0] if len(parts) == 1 else stack_jpegs(parts)
 

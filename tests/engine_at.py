@@ -55,3 +55,48 @@ def faces_at(commit: str = BEFORE_ISSUE_20) -> ModuleType:
             "from engine.images import": f"from {images.__name__} import",
         },
     )
+
+
+# Main's drawing code when the collage caches (engine/pictures/reuse.py) were started.
+BEFORE_COLLAGE_CACHE = "2650e364f3868312c17847fdea0ef62da51ef41b"
+
+
+@cache
+def pictures_at(commit: str = BEFORE_COLLAGE_CACHE) -> ModuleType:
+    """The package `engine/pictures` at `commit`, imported whole as `pictures_<commit>` (its modules import
+    each other under that name)."""
+    name = f"pictures_{commit[:10]}"
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-tree", "--name-only", f"{commit}:engine/pictures"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    with tempfile.TemporaryDirectory() as folder:
+        package = Path(folder) / name
+        package.mkdir()
+        for file in (f for f in listed if f.endswith(".py")):
+            source = subprocess.run(
+                ["git", "-C", str(REPO), "show", f"{commit}:engine/pictures/{file}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            (package / file).write_text(source.replace("engine.pictures", name), encoding="utf-8")
+        sys.path.insert(0, folder)
+        try:
+            return importlib.import_module(name)  # imports every module of the package (its __init__ does)
+        finally:
+            sys.path.remove(folder)
+
+
+@cache
+def render_at(commit: str = BEFORE_COLLAGE_CACHE) -> ModuleType:
+    """`service/render.py` at `commit`, drawing with `pictures_at(commit)`."""
+    pictures = pictures_at(commit)
+    return _load(
+        commit,
+        "service/render.py",
+        f"render_{commit[:10]}",
+        {"from engine.pictures import": f"from {pictures.__name__} import"},
+    )

@@ -41,13 +41,19 @@ PHOTO_RESAMPLE = Image.Resampling.BICUBIC
 
 @dataclass(frozen=True)
 class Tile:
-    """One face with its caption numbers; `similarity` is a percentage 0..100."""
+    """One face with its caption numbers; `similarity` is a percentage 0..100.
+
+    `cache_key` identifies the pixels of a photo every user shares (a gallery thumbnail, e.g. a digest of
+    its JPEG): the drawing process may then keep it fitted to a size (`reuse.fitted_photo`). Never set it
+    for a user's face: nothing of a user is kept beyond the answer being drawn.
+    """
 
     image: Image.Image
     name: str
     distance: float | None = None
     similarity: float | None = None
     rank: int | None = None
+    cache_key: bytes | None = None
 
 
 @dataclass(frozen=True)

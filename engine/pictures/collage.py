@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
+import engine.pictures.reuse as reuse
 from engine.fonts import font
 from engine.pictures.canvas import (
     ACCENT,
@@ -37,7 +38,6 @@ from engine.pictures.canvas import (
     draw_credits,
     draw_footer,
     draw_header,
-    draw_text,
     drawable_name,
     empty_message,
     empty_state,
@@ -45,7 +45,6 @@ from engine.pictures.canvas import (
     face_photo,
     footer_drawn,
     percent_label,
-    photo,
     progress_bar,
 )
 from engine.pictures.jpeg import encode_jpeg
@@ -84,7 +83,7 @@ def _match_row(
     x0, y0, x1, _y1 = box
     thumb = st.height - 2 * st.pad
     tx, ty = x0 + st.pad, y0 + st.pad
-    photo(canvas, tile.image, (tx, ty), thumb, 12)
+    reuse.photo(canvas, tile, (tx, ty), thumb, 12)  # a gallery photo: cached when the tile has a key
     badge(canvas, (tx + 6 + st.badge // 2, ty + 6 + st.badge // 2), st.badge, rank)
 
     draw = ImageDraw.Draw(canvas)
@@ -106,9 +105,9 @@ def _match_row(
     used_right = 0.0
     if similarity is not None:
         value = percent_label(similarity)
-        vw = draw.textlength(value, font=value_font)
-        draw.text((right, meta_base), value, font=value_font, fill=TEXT, anchor="rs")
-        label = draw_text(
+        vw = reuse.text_length(value_font, value)
+        reuse.draw_text(draw, (right, meta_base), value, value_font, TEXT, anchor="rs")
+        label = reuse.draw_fitted_text(
             draw,
             (right - vw - 8, meta_base),
             text.similarity,
@@ -117,22 +116,20 @@ def _match_row(
             width / 2 - vw - 8,
             anchor="rs",
         )
-        used_right = vw + 8 + meta_font.getlength(label)
+        used_right = vw + 8 + reuse.text_length(meta_font, label)
         progress_bar(canvas, (left, bar_top, right, bar_bottom), similarity / 100, st.bar_color)
     distance = distance_label(tile)
     if distance is not None:
-        dw = draw.textlength(distance, font=value_font)
+        dw = reuse.text_length(value_font, distance)
         room = width - used_right - 24
-        label = draw_text(draw, (left, meta_base), text.distance, meta_font, TEXT_SOFT, room - dw - 8)
-        label_w = meta_font.getlength(label)
-        draw.text(
-            (left + label_w + (8 if label_w else 0), meta_base),
-            distance,
-            font=value_font,
-            fill=TEXT,
-            anchor="ls",
+        label = reuse.draw_fitted_text(
+            draw, (left, meta_base), text.distance, meta_font, TEXT_SOFT, room - dw - 8
         )
-    draw_text(draw, (left, name_base), drawable_name(tile.name), name_font, TEXT, width)
+        label_w = reuse.text_length(meta_font, label)
+        reuse.draw_text(
+            draw, (left + label_w + (8 if label_w else 0), meta_base), distance, value_font, TEXT, anchor="ls"
+        )
+    reuse.draw_fitted_text(draw, (left, name_base), drawable_name(tile.name), name_font, TEXT, width)
 
 
 def _rows(count: int) -> list[tuple[Box, _RowStyle]]:
@@ -183,6 +180,7 @@ def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText
     # The base's key holds only the words it draws, not this answer's credits.
     static = dataclasses.replace(text, distance="", similarity="", credits="")
     canvas = _collage_base(len(shown), static, credits_h).copy()
+    # The user's face: fitted afresh on every answer and never cached (nothing of a user is kept).
     face_photo(canvas, (MARGIN, CONTENT_TOP), FACE_CARD_W, face)
     for i, (tile, (box, style)) in enumerate(zip(shown, _rows(len(shown)), strict=True)):
         _match_row(canvas, box, tile, tile.rank or i + 1, text, style)
