@@ -405,7 +405,15 @@ async def _ranked_answer(
     if ranking[0] is not nearest[0]:
         notes = [t.kept_note.format(name=ranking[0].name, nearest=nearest[0].name), *notes]
     footer = t.gallery_size.format(celebrities=gallery.celebrity_count, photos=gallery.photo_count)
-    collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.draw.run)
+    # The morph's offer reads the gallery while the collage is drawn in its own process.
+    offering = asyncio.ensure_future(_offer_morph(svc, morph, ranking[0].name, embedding)) if morph else None
+    try:
+        collage = await collage_for(gallery, [face], [ranking], t, footer, draw=svc.draw.run)
+    except BaseException:
+        if offering is not None:
+            offering.cancel()
+        raise
+    key = await offering if offering is not None else None
     lines = [head]
     lines += [
         t.result_line.format(rank=rank, name=m.name, similarity=m.similarity)
@@ -415,7 +423,6 @@ async def _ranked_answer(
         lines += ["", *notes]
     if await photo_credits(gallery, [m.photo_id for m in ranking]):
         lines += ["", t.credits_hint]
-    key = await _offer_morph(svc, morph, ranking[0].name, embedding) if morph is not None else None
     return Answer(caption_text(lines), collage, ranking[0].name if ranking else None, morph=key)
 
 

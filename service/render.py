@@ -32,8 +32,9 @@ def collage_text(t: Texts, footer: str = "", credits: str = "") -> CollageText:
 async def photo_credits(gallery: Gallery, photo_ids: Sequence[int]) -> list[str]:
     """`Author (licence)` of each credited photo among `photo_ids`, in order, each once."""
     parts: list[str] = []
+    records = await gallery.photos(photo_ids)
     for photo_id in dict.fromkeys(photo_ids):
-        record = await gallery.photo(photo_id)
+        record = records.get(photo_id)
         if record is None or not (record.credit.author or record.credit.license):
             continue
         author = record.credit.author or "?"
@@ -93,8 +94,9 @@ Draw = Callable[..., Awaitable[bytes]]
 
 async def match_cards(gallery: Gallery, ranking: Sequence[Match]) -> list[Card]:
     """Each match with its nearest photo's thumbnail (a gallery photo: shared by every user)."""
+    thumbnails = await gallery.thumbnails([m.photo_id for m in ranking])
     return [
-        Card(await gallery.thumbnail(m.photo_id), m.name, m.distance, m.similarity, rank, shared=True)
+        Card(thumbnails.get(m.photo_id), m.name, m.distance, m.similarity, rank, shared=True)
         for rank, m in enumerate(ranking, start=1)
     ]
 

@@ -14,9 +14,10 @@ import contextlib
 import hashlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import numpy as np
@@ -251,10 +252,19 @@ class Gallery:
         """The stored name of a celebrity id of the index (None if it is gone)."""
         return self._names.get(celebrity_id)
 
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a read, in one trip to the connection's thread (iterating an aiosqlite cursor
+        takes one a row, and each trip waits for the event loop: a busy bot's answers wait for them)."""
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def _row(self, sql: str, params: Sequence[Any] = ()) -> Any | None:
+        """The first row of a read (None without one), in one trip."""
+        rows = await self._rows(sql, params)
+        return rows[0] if rows else None
+
     async def kept_photos(self) -> set[int]:
         """Ids of the photos an admin kept after an audit (never reported again)."""
-        async with self._db.execute("SELECT id FROM photo WHERE kept != 0") as cursor:
-            return {pid async for (pid,) in cursor}
+        return {pid for (pid,) in await self._rows("SELECT id FROM photo WHERE kept != 0")}
 
     def _changed(self) -> None:
         for listener in list(self.on_change):
@@ -263,18 +273,16 @@ class Gallery:
     async def celebrities(self) -> list[Celebrity]:
         """Every celebrity with its photo count, Wikidata item and aliases, by name."""
         aliases: dict[int, list[str]] = {}
-        async with self._db.execute("SELECT celebrity_id, name FROM alias ORDER BY name_key") as cursor:
-            async for celeb_id, alias in cursor:
-                aliases.setdefault(celeb_id, []).append(alias)
+        for celeb_id, alias in await self._rows("SELECT celebrity_id, name FROM alias ORDER BY name_key"):
+            aliases.setdefault(celeb_id, []).append(alias)
         sql = (
             "SELECT c.id, c.name, COUNT(p.id), c.wikidata FROM celebrity c "
             "LEFT JOIN photo p ON p.celebrity_id = c.id GROUP BY c.id ORDER BY c.name_key"
         )
-        async with self._db.execute(sql) as cursor:
-            return [
-                Celebrity(name, count, wikidata, tuple(aliases.get(celeb_id, ())))
-                async for celeb_id, name, count, wikidata in cursor
-            ]
+        return [
+            Celebrity(name, count, wikidata, tuple(aliases.get(celeb_id, ())))
+            for celeb_id, name, count, wikidata in await self._rows(sql)
+        ]
 
     async def aliases_of(self, name: str) -> list[str]:
         """A celebrity's other names (empty for an unknown name)."""
@@ -282,20 +290,25 @@ class Gallery:
         if row is None:
             return []
         sql = "SELECT name FROM alias WHERE celebrity_id = ? ORDER BY name_key"
-        async with self._db.execute(sql, (row[0],)) as cursor:
-            return [alias async for (alias,) in cursor]
+        return [alias for (alias,) in await self._rows(sql, (row[0],))]
 
     async def find_wikidata(self, item: str) -> str | None:
         """The name of the celebrity built from Wikidata item `item` (Q…), or None."""
-        sql = "SELECT name FROM celebrity WHERE wikidata = ?"
-        async with self._db.execute(sql, (item.upper(),)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT name FROM celebrity WHERE wikidata = ?", (item.upper(),))
         return row[0] if row else None
 
     async def photo(self, photo_id: int) -> PhotoRecord | None:
         """One stored photo's record (no pixels), or None if it is gone."""
         records = await self._photo_records("WHERE p.id = ?", (photo_id,))
         return records[0] if records else None
+
+    async def photos(self, photo_ids: Sequence[int]) -> dict[int, PhotoRecord]:
+        """The records of these photos by id, in one read (a photo gone meanwhile is left out)."""
+        ids = list(dict.fromkeys(photo_ids))
+        if not ids:
+            return {}
+        records = await self._photo_records(f"WHERE p.id IN ({', '.join('?' * len(ids))})", tuple(ids))
+        return {record.photo_id: record for record in records}
 
     async def photo_records(self, name: str | None = None) -> list[PhotoRecord]:
         """Every photo's record (of one celebrity, by name or alias, when `name` is given), by id."""
@@ -309,16 +322,14 @@ class Gallery:
             "SELECT p.id, c.name, p.source, p.author, p.license, p.license_url, p.source_page, p.kept, "
             f"p.added_at FROM photo p JOIN celebrity c ON c.id = p.celebrity_id {where} ORDER BY p.id"
         )
-        async with self._db.execute(sql, params) as cursor:
-            return [
-                PhotoRecord(pid, name, source, Credit(author, lic, lic_url, page), bool(kept), added)
-                async for pid, name, source, author, lic, lic_url, page, kept, added in cursor
-            ]
+        return [
+            PhotoRecord(pid, name, source, Credit(author, lic, lic_url, page), bool(kept), added)
+            for pid, name, source, author, lic, lic_url, page, kept, added in await self._rows(sql, params)
+        ]
 
     async def value(self, key: str) -> str | None:
         """A value stored with the gallery (e.g. its fitted calibration, as JSON), or None."""
-        async with self._db.execute("SELECT value FROM gallery_value WHERE key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT value FROM gallery_value WHERE key = ?", (key,))
         return row[0] if row else None
 
     async def distinct_pairs(self) -> set[frozenset[str]]:
@@ -337,9 +348,17 @@ class Gallery:
 
     async def thumbnail(self, photo_id: int) -> bytes | None:
         """The JPEG face thumbnail of a photo."""
-        async with self._db.execute("SELECT thumbnail FROM photo WHERE id = ?", (photo_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT thumbnail FROM photo WHERE id = ?", (photo_id,))
         return row[0] if row else None
+
+    async def thumbnails(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
+        """The JPEG face thumbnails of these photos by id, in one read (a photo gone meanwhile is left
+        out)."""
+        ids = list(dict.fromkeys(photo_ids))
+        if not ids:
+            return {}
+        sql = f"SELECT id, thumbnail FROM photo WHERE id IN ({', '.join('?' * len(ids))})"
+        return {pid: thumbnail for pid, thumbnail in await self._rows(sql, ids)}
 
     async def photos_of(self, name: str) -> list[tuple[int, np.ndarray]]:
         """(photo id, embedding) of every photo of a celebrity."""
@@ -347,14 +366,14 @@ class Gallery:
         if row is None:
             return []
         sql = "SELECT id, embedding FROM photo WHERE celebrity_id = ? ORDER BY id"
-        async with self._db.execute(sql, (row[0],)) as cursor:
-            return [(pid, np.frombuffer(blob, dtype=np.float32)) async for pid, blob in cursor]
+        return [
+            (pid, np.frombuffer(blob, dtype=np.float32)) for pid, blob in await self._rows(sql, (row[0],))
+        ]
 
     async def owner_of(self, data_hash: str) -> str | None:
         """The celebrity a photo (by content hash) is already stored under, or None."""
         sql = "SELECT c.name FROM photo p JOIN celebrity c ON c.id = p.celebrity_id WHERE p.sha256 = ?"
-        async with self._db.execute(sql, (data_hash,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row(sql, (data_hash,))
         return row[0] if row else None
 
     def all_embeddings(self) -> tuple[np.ndarray, list[str]]:
@@ -598,12 +617,10 @@ class Gallery:
     async def _celebrity_row(self, name: str) -> tuple[int, str] | None:
         """(id, stored name) of the celebrity called `name`, by name or by alias."""
         key = name_key(name)
-        async with self._db.execute("SELECT id, name FROM celebrity WHERE name_key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._row("SELECT id, name FROM celebrity WHERE name_key = ?", (key,))
         if row is None:
             sql = "SELECT c.id, c.name FROM alias a JOIN celebrity c ON c.id = a.celebrity_id WHERE a.name_key = ?"
-            async with self._db.execute(sql, (key,)) as cursor:
-                row = await cursor.fetchone()
+            row = await self._row(sql, (key,))
         return (row[0], row[1]) if row else None
 
     async def integrity_ok(self) -> bool:

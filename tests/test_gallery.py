@@ -200,3 +200,23 @@ async def test_values_and_audit_decisions_are_kept_with_the_gallery(tmp_path, fa
     async with await Gallery.open(db) as gallery:
         assert await gallery.value("calibration") == '{"v": 2}'
         assert await gallery.distinct_pairs() == {frozenset({"Barack Obama", "Joe Biden"})}
+
+
+async def test_several_photos_thumbnails_and_records_come_in_one_read_without_the_ones_gone(
+    tmp_path, faces
+) -> None:
+    credit = Credit("Pete Souza", "CC BY 3.0")
+    async with await Gallery.open(tmp_path / "g.sqlite") as gallery:
+        obama = await gallery.add_face("Barack Obama", *faces["obama1"], credit=credit)
+        biden = await gallery.add_face("Joe Biden", *faces["biden"])
+        rose = await gallery.add_face("Rose Leslie", *faces["rose"])
+        await gallery.remove_photo(rose.photo_id)
+        ids = [biden.photo_id, obama.photo_id, rose.photo_id, biden.photo_id]
+        thumbnails = await gallery.thumbnails(ids)
+        records = await gallery.photos(ids)
+        assert await gallery.thumbnails([]) == {} and await gallery.photos([]) == {}
+    assert set(thumbnails) == set(records) == {obama.photo_id, biden.photo_id}
+    assert thumbnails[obama.photo_id] == faces["obama1"][0].thumbnail
+    assert thumbnails[biden.photo_id] == faces["biden"][0].thumbnail
+    assert records[obama.photo_id].credit == credit and records[obama.photo_id].name == "Barack Obama"
+    assert records[biden.photo_id].name == "Joe Biden" and records[biden.photo_id].credit == Credit()
