@@ -415,6 +415,23 @@ class Gallery:
                 await self._rollback()
                 raise self._fault(exc) from None
 
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """One statement as a transaction of its own, in one trip to the connection's thread; the rows it
+        returns (`RETURNING`). SQLite makes a statement outside BEGIN atomic, so a failed one changes
+        nothing; faults as `transaction`'s. For the small writes every answer makes (its job row), where
+        BEGIN and COMMIT would be two more trips through the event loop."""
+        if self.read_only_reason:
+            raise (
+                GalleryDiskFull(self.path)
+                if self.read_only_reason == DISK_FULL
+                else GalleryReadOnly(self.path)
+            )
+        async with self._write_lock:  # never inside another coroutine's open transaction
+            try:
+                return list(await self._db.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise self._fault(exc) from None
+
     async def _rollback(self) -> None:
         # The transaction may already be gone (e.g. SQLite rolled it back itself on a full disk).
         with contextlib.suppress(sqlite3.Error):

@@ -35,7 +35,7 @@ class Job:
 
 
 class Jobs:
-    """The `job` table of the gallery file (its writes go through the gallery's transactions)."""
+    """The `job` table of the gallery file (its writes go through the gallery's: `Gallery.write`)."""
 
     def __init__(self, gallery: Gallery) -> None:
         self._gallery = gallery
@@ -70,18 +70,16 @@ class Jobs:
     async def _add(
         self, chat_id: int, message_id: int, user_id: int, file_id: str, language: str
     ) -> tuple[int, bool]:
-        async with self._gallery.transaction() as db:
-            async with db.execute(
-                "INSERT INTO job (chat_id, message_id, user_id, file_id, language, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-                (chat_id, message_id, user_id, file_id, language, time.time()),
-            ) as inserted:
-                created = inserted.rowcount == 1
-            sql = "SELECT id FROM job WHERE chat_id = ? AND message_id = ?"
-            async with db.execute(sql, (chat_id, message_id)) as cursor:
-                row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0]), created
+        inserted = await self._gallery.write(
+            "INSERT INTO job (chat_id, message_id, user_id, file_id, language, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING RETURNING id",
+            (chat_id, message_id, user_id, file_id, language, time.time()),
+        )
+        if inserted:
+            return int(inserted[0][0]), True
+        sql = "SELECT id FROM job WHERE chat_id = ? AND message_id = ?"
+        [(job_id,)] = await self._db.execute_fetchall(sql, (chat_id, message_id))
+        return int(job_id), False
 
     async def done(self, job_id: int | None) -> None:
         """The answer was sent (or the job given up): forget it. (None: it was never recorded.) A row the
@@ -89,16 +87,14 @@ class Jobs:
         if job_id is None:
             return
         try:
-            async with self._gallery.transaction() as db:
-                await db.execute("DELETE FROM job WHERE id = ?", (job_id,))
+            await self._gallery.write("DELETE FROM job WHERE id = ?", (job_id,))
         except GalleryFault as exc:
             self._lost(exc)
 
     async def attempt(self, job_id: int) -> None:
         """Count one more try (done before retrying after a restart)."""
         try:
-            async with self._gallery.transaction() as db:
-                await db.execute("UPDATE job SET attempts = attempts + 1 WHERE id = ?", (job_id,))
+            await self._gallery.write("UPDATE job SET attempts = attempts + 1 WHERE id = ?", (job_id,))
         except GalleryFault as exc:
             self._lost(exc)
 

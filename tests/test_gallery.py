@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from dataclasses import replace
 
@@ -220,3 +222,32 @@ async def test_several_photos_thumbnails_and_records_come_in_one_read_without_th
     assert thumbnails[biden.photo_id] == faces["biden"][0].thumbnail
     assert records[obama.photo_id].credit == credit and records[obama.photo_id].name == "Barack Obama"
     assert records[biden.photo_id].name == "Joe Biden" and records[biden.photo_id].credit == Credit()
+
+
+async def test_a_single_write_waits_for_an_open_transaction_and_is_not_rolled_back_with_it(tmp_path) -> None:
+    async with await Gallery.open(tmp_path / "g.sqlite") as gallery:
+        opened, finish = asyncio.Event(), asyncio.Event()
+
+        async def failing_change() -> None:
+            with contextlib.suppress(RuntimeError):
+                async with gallery.transaction() as db:
+                    await db.execute(
+                        "INSERT INTO gallery_value (key, value, updated_at) VALUES ('a', '1', 0)"
+                    )
+                    opened.set()
+                    await finish.wait()
+                    raise RuntimeError("the change fails after the single write was asked for")
+
+        change = asyncio.create_task(failing_change())
+        await opened.wait()
+        write = asyncio.create_task(
+            gallery.write(
+                "INSERT INTO gallery_value (key, value, updated_at) VALUES ('b', '2', 0) RETURNING key"
+            )
+        )
+        await asyncio.sleep(0.05)
+        assert not write.done()  # it waits for the transaction: it would have joined it
+        finish.set()
+        await change
+        assert await write == [("b",)]
+        assert await gallery.value("a") is None and await gallery.value("b") == "2"
