@@ -390,12 +390,7 @@ class Gallery:
         starting a transaction inside another's. A full or read-only disk → `GalleryDiskFull` /
         `GalleryReadOnly`, with nothing changed (a failed COMMIT is rolled back too, so the next change
         works as soon as there is room again)."""
-        if self.read_only_reason:
-            raise (
-                GalleryDiskFull(self.path)
-                if self.read_only_reason == DISK_FULL
-                else GalleryReadOnly(self.path)
-            )
+        self._refuse_changes_if_read_only()
         async with self._write_lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -420,17 +415,21 @@ class Gallery:
         returns (`RETURNING`). SQLite makes a statement outside BEGIN atomic, so a failed one changes
         nothing; faults as `transaction`'s. For the small writes every answer makes (its job row), where
         BEGIN and COMMIT would be two more trips through the event loop."""
+        self._refuse_changes_if_read_only()
+        async with self._write_lock:  # never inside another coroutine's open transaction
+            try:
+                return list(await self._db.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise self._fault(exc) from None
+
+    def _refuse_changes_if_read_only(self) -> None:
+        """Raise `GalleryDiskFull` / `GalleryReadOnly` when the gallery was opened without writes."""
         if self.read_only_reason:
             raise (
                 GalleryDiskFull(self.path)
                 if self.read_only_reason == DISK_FULL
                 else GalleryReadOnly(self.path)
             )
-        async with self._write_lock:  # never inside another coroutine's open transaction
-            try:
-                return list(await self._db.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise self._fault(exc) from None
 
     async def _rollback(self) -> None:
         # The transaction may already be gone (e.g. SQLite rolled it back itself on a full disk).
