@@ -3,6 +3,8 @@ way stay one; the ONNX one (what `FaceModels` uses) lets other threads run and s
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -15,7 +17,7 @@ from engine.encoder import CHIP_PADDING, CHIP_SIDE, EncoderFormatError, FaceEnco
 from engine.encoder_onnx import OnnxFaceEncoder
 from engine.faces import FaceModels, _model_dir
 from engine.images import decode_photo
-from tests.paths import manifest
+from tests.paths import REPO, manifest
 
 RESNET = "dlib_face_recognition_resnet_model_v1.dat"
 
@@ -125,3 +127,18 @@ def test_other_python_threads_run_while_a_face_is_encoded(models: FaceModels) ->
         counting.join()
         sys.setswitchinterval(interval)
     assert during[0] > 0
+
+
+def test_onnx_runtime_writes_no_device_id_and_sends_nothing(tmp_path: Path) -> None:
+    """ONNX Runtime's telemetry (on by default in its Linux wheels, off under CI) stays off wherever the
+    engine runs: a fresh process with no CI variables keeps nothing under its home or its temp folder."""
+    home, temp = tmp_path / "home", tmp_path / "temp"
+    home.mkdir()
+    temp.mkdir()
+    script = (
+        "import numpy; from engine.faces import FaceModels;"
+        " FaceModels().encoder.encode(numpy.zeros((150, 150, 3), 'uint8'))"
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(temp), "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [Path("home"), Path("temp")]
