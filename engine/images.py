@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's download limit for bots, and ours for any file
@@ -22,6 +23,7 @@ ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 # but tests and benches do, so this is set again where decoding happens.)
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 class ImageError(ValueError):
@@ -87,9 +89,11 @@ def decode_photo(source: bytes | str | Path) -> Photo:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_header(image)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # in place: a copy of every photo costs ~2 ms
-            rgb = _to_rgb(image)
+            pixels = _plain_jpeg(data, image)
+            if pixels is None:
+                image.load()
+                ImageOps.exif_transpose(image, in_place=True)  # in place: a copy of every photo costs ~2 ms
+                pixels = np.asarray(_to_rgb(image), dtype=np.uint8)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -98,7 +102,20 @@ def decode_photo(source: bytes | str | Path) -> Photo:
         raise ImageError(
             "bad_image", "not a readable image (corrupt, truncated or another kind of file)"
         ) from exc
-    return Photo(pixels=np.asarray(rgb, dtype=np.uint8), format=image.format or "")
+    return Photo(pixels=pixels, format=image.format or "")
+
+
+def _plain_jpeg(data: bytes, image: Image.Image) -> np.ndarray | None:
+    """The pixels of a colour JPEG with no EXIF rotation (every photo Telegram sends), decoded by
+    libjpeg-turbo straight into an array: Pillow's own pixels, without its copy into numpy (about half the
+    decoding time). None for anything else, or anything libjpeg-turbo warns about (a truncated file, stray
+    bytes): Pillow decides those as before."""
+    if image.format != "JPEG" or image.mode != "RGB" or image.getexif().get(ORIENTATION, 1) != 1:
+        return None
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError:
+        return None
 
 
 def _check_header(image: Image.Image) -> None:
