@@ -134,3 +134,25 @@ def test_an_image_in_a_format_not_served_is_told_apart_by_its_code(fmt: str) -> 
         decode_photo(data)
     assert caught.value.code == "unsupported"
     assert fmt in caught.value.message
+
+
+def test_a_telegram_jpeg_decodes_to_pillows_own_pixels() -> None:
+    """The fast decoder (libjpeg-turbo straight into numpy) gives exactly the pixels Pillow gives."""
+    original = Image.open(face("barack_obama/test_obama1.jpg")).convert("RGB")
+    for quality, subsampling in ((87, 2), (95, 0)):
+        buffer = io.BytesIO()
+        original.save(buffer, "JPEG", quality=quality, subsampling=subsampling)
+        data = buffer.getvalue()
+        expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        assert np.array_equal(decode_photo(data).pixels, expected)
+
+
+def test_a_jpeg_libjpeg_turbo_warns_about_is_still_decoded_as_pillow_does() -> None:
+    """Stray bytes between markers: libjpeg-turbo warns (the fast decoder declines), Pillow decodes."""
+    buffer = io.BytesIO()
+    Image.open(face("barack_obama/test_obama1.jpg")).convert("RGB").save(buffer, "JPEG", quality=87)
+    data = buffer.getvalue()
+    scan = data.index(b"\xff\xda")  # start of scan: put junk before it
+    damaged = data[:scan] + b"\x00\x01\x02" + data[scan:]
+    expected = np.asarray(Image.open(io.BytesIO(damaged)).convert("RGB"))
+    assert np.array_equal(decode_photo(damaged).pixels, expected)
