@@ -5,33 +5,51 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-# mallopt's parameters (glibc's malloc.h)
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-MMAP_THRESHOLD = 256 * 1024  # bytes: a photo, its pixels, a collage are above it
+M_ARENA_MAX = -8  # mallopt's parameter (glibc's malloc.h)
 ARENA_MAX = 2
+TRIM_EVERY_S = 30.0
+
+_trimming = threading.Event()  # set once this process's trimming thread has started
 
 
-def steady_malloc() -> bool:
-    """Have glibc give large blocks back when freed and share two arenas between threads; False (and
-    nothing done) where the C library is not glibc.
+def steady_malloc(trim_every: float = TRIM_EVERY_S) -> bool:
+    """Have glibc share two arenas between threads and give freed memory back to the system every
+    `trim_every` seconds (`malloc_trim`, from a daemon thread); False (and nothing done) where the C library
+    is not glibc.
 
-    Why: glibc raises its mmap threshold after the first large block is freed, so later photos' buffers
-    come from the heap and stay there, fragmented; and each thread that contends gets an arena of its own
-    (up to 8 a core). Both show as resident memory that grows in steps over hours and never comes back.
-    A fixed threshold costs a few page faults per photo."""
+    Why: glibc keeps freed photo-sized blocks in its heaps, where small objects that live on pin them, and
+    each thread that contends gets an arena of its own (up to 8 a core): resident memory that grows in
+    steps over hours and never comes back. A trim gives back every free page, wherever it is. Handing
+    every block over 256 KB straight back instead (a fixed mmap threshold, as before) costs a page fault
+    per 4 KB each time such a block is used again: measured 6 ms for a copy of the collage's 6 MB canvas
+    against 0.3, about a third of the drawing's CPU, and ~4 ms of a face worker's per photo."""
     name = ctypes.util.find_library("c")
     if name is None:
         return False
     try:
         libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):
         return False
-    done = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_ARENA_MAX, ARENA_MAX) == 1
-    if not done:
+    if mallopt(M_ARENA_MAX, ARENA_MAX) != 1:
         log.debug("mallopt refused: memory left as the C library sets it")
-    return done
+        return False
+    if not _trimming.is_set():
+        _trimming.set()
+        threading.Thread(
+            target=_trim_forever, args=(malloc_trim, trim_every), name="malloc-trim", daemon=True
+        ).start()
+    return True
+
+
+def _trim_forever(malloc_trim: Callable[[int], int], every: float) -> None:
+    """Give glibc's free pages back to the system every `every` seconds, for the life of the process."""
+    while True:
+        time.sleep(every)
+        malloc_trim(0)
