@@ -107,7 +107,7 @@ class FaceModels:
 
     def locate_thorough(self, pixels: np.ndarray) -> list[Box]:
         """Face boxes in full-resolution pixels, found on a copy of at most `DETECT_MAX_SIDE`; upsampled only
-        if none found (the detection before the cheap pass, and its fallback)."""
+        if none found (the detection before the cheap pass, and its fallback; grayscale, as the cheap pass)."""
         height, width = pixels.shape[:2]
         small, scale = _detection_copy(pixels, DETECT_MAX_SIDE)
         rects = self.detector(small, 0)
