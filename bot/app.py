@@ -58,7 +58,7 @@ from service import metrics
 from service.albums import ADD_CAPTION, TWINS_CAPTION
 from service.logs import setup_logging
 from service.morph_memory import MorphMemory
-from service.services import Admission, LastAnswers, Services
+from service.services import INTAKE_PER_WORKER, Admission, Intake, LastAnswers, Services
 from service.settings import DEFAULT_QUEUE_LIMIT, Settings, SettingsError, default_db_path, load_settings
 from service.shared_answers import SharedAnswers
 from store.calibrate import Refitter, stale
@@ -291,6 +291,7 @@ async def on_startup(application: Application) -> None:
         draw=draw,
         jobs=Jobs(gallery),
         admission=Admission(lambda: pool.queue_limit),
+        intake=Intake(lambda: INTAKE_PER_WORKER * pool.workers),
         last_answers=LastAnswers(settings.lookalike_remember_minutes),
         shared=SharedAnswers(settings.lookalike_share_minutes),
         morphs=MorphMemory(settings.lookalike_morph_minutes),

@@ -48,6 +48,9 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0),
 )
 PHOTOS_IN_FLIGHT = Gauge("lookalike_photos_in_flight", "Photos admitted and not yet answered.")
+PHOTOS_WAITING = Gauge(
+    "lookalike_photos_waiting", "Photos admitted and waiting their turn to be fetched and analysed."
+)
 WORKERS = Gauge("lookalike_workers", "Face workers: local processes (or threads), or Dask workers connected.")
 GALLERY_CELEBRITIES = Gauge(
     "lookalike_gallery_celebrities", "Celebrities in the gallery file (0: the demo gallery answers)."
@@ -113,6 +116,7 @@ def analysis_timer() -> Iterator[None]:
 def watch(svc: Services) -> None:
     """Read the gauges from the running services whenever Prometheus scrapes."""
     PHOTOS_IN_FLIGHT.set_function(lambda: svc.admission.in_flight)
+    PHOTOS_WAITING.set_function(lambda: svc.intake.waiting)
     WORKERS.set_function(lambda: svc.pool.workers)
     GALLERY_CELEBRITIES.set_function(lambda: svc.gallery.celebrity_count)
     GALLERY_PHOTOS.set_function(lambda: svc.gallery.photo_count)

@@ -138,8 +138,9 @@ async def _user_face(svc: Services, offer: MorphOffer, fetch: Fetch) -> KeptFace
     """The offer's selfie fetched again and its largest face kept; None when the photo cannot be had or
     read any more (a refusal of the pool's own — busy — still propagates)."""
     try:
-        data = await fetch(offer.selfie)
-        _analysis, kept = await analyze_keeping(svc, data)
+        async with svc.intake.turn():
+            data = await fetch(offer.selfie)
+            _analysis, kept = await analyze_keeping(svc, data)
     except Refused as exc:
         if exc.code == "busy":
             raise

@@ -5,7 +5,8 @@ A selfie in a private chat, a group's /lookalike, a group round's entry and /twi
 1. admission — one photo in flight per user, a global limit (`Services.admission`): else `again` / `busy`;
 2. the photo's reference is checked before anything is fetched: `too_large`, `not_image`;
 3. the bytes are fetched through the front end's `Chat.fetch` (the layer knows no Telegram);
-4. the faces are found and embedded by the local pool or the cluster (`Services.pool`);
+4. the faces are found and embedded by the local pool or the cluster (`Services.pool`); steps 3 and 4 take
+   a few photos at a time, in the order they came (`Services.intake`);
 5. the answer is ranked with the user's memory (`LastAnswers`, `engine.ranking.keep_previous`) and drawn;
 6. the result is an `Answer`: a collage and its caption, or a refusal — a `RefusalCode`, worded by
    `refusal_text` in the user's language, the same words for the same photo in every chat;
@@ -289,39 +290,44 @@ async def _answer_for(
     if not usable:
         return refusal_answer(t, ref_refusal(refs[0]) or "unreadable")
     async with chat.working():
-        fetched: list[PhotoRef] = []
-        photos: list[bytes] = []
-        failure: RefusalCode = "unreadable"
-        for ref in usable:
-            try:
-                photos.append(await chat.fetch(ref))
-            except Refused as exc:
-                failure = exc.code
-            else:
-                fetched.append(ref)
-        if not photos:
-            return refusal_answer(t, failure)
-        if len(photos) == 1:
-            return await make_answer(svc, photos[0], t, previous, owner, fetched[0])
-        return await make_album_answer(svc, photos, t, previous, owner, fetched)
+        async with svc.intake.turn():  # fetched and analysed in turn; drawn outside it
+            fetched: list[PhotoRef] = []
+            photos: list[bytes] = []
+            failure: RefusalCode = "unreadable"
+            for ref in usable:
+                try:
+                    photos.append(await chat.fetch(ref))
+                except Refused as exc:
+                    failure = exc.code
+                else:
+                    fetched.append(ref)
+            if not photos:
+                return refusal_answer(t, failure)
+            outcomes = await asyncio.gather(*(analyze(svc, data) for data in photos), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Refused):
+                raise outcome
+        analyses = [o for o in outcomes if isinstance(o, Analysis | Refused)]
+        if len(analyses) == 1:
+            return await make_answer(svc, analyses[0], t, previous, owner, fetched[0])
+        return await make_album_answer(svc, analyses, t, previous, owner, fetched)
 
 
 async def make_answer(
     svc: Services,
-    data: bytes,
+    analysis: Analysis | Refused,
     t: Texts,
     previous: str | None = None,
     owner: int | None = None,
     ref: PhotoRef | None = None,
 ) -> Answer:
-    """Photo bytes → the answer. Never raises for bad input: every failure is a refusal answer.
+    """A photo's analysis (or why it has none) → the answer. Never raises for bad input: every failure is
+    a refusal answer.
 
     `previous`: the user's last #1, kept first if it is a near-tie with this photo's nearest; `owner` and
     `ref`: the user the answer's Morph button is for, and the photo by reference (None: no button)."""
-    try:
-        analysis = await analyze(svc, data)
-    except Refused as exc:
-        return refusal_answer(t, exc.code)
+    if isinstance(analysis, Refused):
+        return refusal_answer(t, analysis.code)
     if not analysis.faces:
         return refusal_answer(t, "no_face")
     note = [t.several_faces_note.format(count=analysis.faces_found)] if analysis.faces_found > 1 else []
@@ -332,7 +338,7 @@ async def make_answer(
 
 async def make_album_answer(
     svc: Services,
-    photos: Sequence[bytes],
+    outcomes: Sequence[Analysis | Refused],
     t: Texts,
     previous: str | None = None,
     owner: int | None = None,
@@ -342,12 +348,9 @@ async def make_album_answer(
 
     Averaging photos is much steadier than any single one (bench/calibration.py: two albums of two selfies
     share their #1 far more often than two selfies do). Photos without a face are left out; the collage
-    shows the first photo's face. With one usable photo, it is the single-photo answer. `refs`: the
-    photos by reference, in the same order, for `owner`'s Morph button."""
-    outcomes = await asyncio.gather(*(analyze(svc, data) for data in photos), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException) and not isinstance(outcome, Refused):
-            raise outcome
+    shows the first photo's face. With one usable photo, it is the single-photo answer. `outcomes`: each
+    photo's analysis or why it has none; `refs`: the photos by reference, in the same order, for
+    `owner`'s Morph button."""
     found = [
         (outcome.faces[0], index)
         for index, outcome in enumerate(outcomes)
@@ -440,7 +443,7 @@ async def entry_face(svc: Services, user_id: int, ref: PhotoRef, chat: Chat) -> 
                 code = ref_refusal(ref)
                 if code is not None:
                     raise Refused(code)
-                async with chat.working():
+                async with chat.working(), svc.intake.turn():
                     analysis = await analyze(svc, await chat.fetch(ref), max_faces=1)
         except Refused as exc:
             metrics.answered(outcome_of(exc.code))
@@ -461,7 +464,8 @@ async def twin_faces(
                 code = ref_refusal(ref)
                 if code is not None:
                     raise Refused(code)
-                analysis = await analyze(svc, await chat.fetch(ref), max_faces=MAX_TWIN_FACES)
+                async with svc.intake.turn():
+                    analysis = await analyze(svc, await chat.fetch(ref), max_faces=MAX_TWIN_FACES)
                 faces += analysis.faces[:1] if several_photos else analysis.faces
     if not several_photos:
         faces.sort(key=lambda f: f.box[3])  # left to right, so A, B, C … read like the photo

@@ -6,9 +6,11 @@ in `post_shutdown`; the Mini App is handed the same object.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:  # engine.cluster imports distributed: only when a cluster is 
     from engine.cluster import ClusterPool
 
 Admit = Literal["ok", "busy", "again"]
+# Photos fetched or analysed at once per face worker: one analysed, one ready for when it ends
+INTAKE_PER_WORKER = 2
 
 
 class Admission:
@@ -62,6 +66,66 @@ class Admission:
     @property
     def in_flight(self) -> int:
         return len(self._users)
+
+
+class Intake:
+    """Photos fetched and analysed at most `limit` at a time, in the order they came; the others wait
+    their turn (admitted already, so `Admission` bounds how many wait).
+
+    Why: a burst's photos, all fetched at once, interleave their downloads on one event loop, so even the
+    first reaches a face worker only once nearly every other is downloaded, and the downloads then
+    compete with the analyses for the cores. Taken in turn, the first photo is analysed at once and the
+    rest follow as workers free up; twice the workers is enough to keep each busy. The limit may be a
+    function: with a cluster it follows the workers connected. Entering while a place is free does not
+    yield to the event loop, so a free intake changes no ordering.
+    """
+
+    def __init__(self, limit: int | Callable[[], int]) -> None:
+        self._limit = limit
+        self._active = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def limit(self) -> int:
+        """Photos fetched or analysed at once, at most, now (at least 1)."""
+        return max(1, self._limit() if callable(self._limit) else self._limit)
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    @property
+    def waiting(self) -> int:
+        return sum(not f.done() for f in self._waiting)
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for a place (first come, first served), hold it for the block, hand it on after."""
+        if self._active < self.limit and not self._waiting:
+            self._active += 1
+        else:
+            place = asyncio.get_running_loop().create_future()
+            self._waiting.append(place)
+            try:
+                await place  # `_hand_on` counted this place as active when it woke us
+            except asyncio.CancelledError:
+                if place.done() and not place.cancelled():  # woken and cancelled at once: pass it on
+                    self._leave()
+                else:
+                    self._waiting.remove(place)
+                raise
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        self._active -= 1
+        while self._waiting and self._active < self.limit:
+            place = self._waiting.popleft()
+            if not place.done():
+                self._active += 1
+                place.set_result(None)
 
 
 class AnswerLog:
@@ -113,6 +177,8 @@ class Services:
     draw: DrawPool  # collages, boards and pairs: never queued behind analyses
     jobs: Jobs
     admission: Admission
+    # Photos fetched and analysed a few at a time, in turn (the bot sizes it to its face workers)
+    intake: Intake = field(default_factory=lambda: Intake(2 * INTAKE_PER_WORKER))
     # Albums being received, and recent albums' photos for /twins (file ids only): one memory for all.
     albums: Albums[Any] = field(default_factory=Albums)
     refitter: Refitter | None = None  # keeps the gallery's similarity calibration fitted

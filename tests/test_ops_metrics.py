@@ -196,6 +196,7 @@ def test_a_selfie_waiting_for_a_worker_is_in_flight_and_its_senders_next_photo_i
     assert "one at a time" in refused["text"]
     families = scrape(ports["bot"])
     assert [s.value for s in families["lookalike_photos_in_flight"]] == [1.0]
+    assert [s.value for s in families["lookalike_photos_waiting"]] == [0.0]  # it holds the one place
     assert [s.value for s in families["lookalike_workers"]] == [0.0]
     answers = {
         s.labels["outcome"]: s.value for s in families["lookalike_answers"] if s.name.endswith("_total")
@@ -299,6 +300,7 @@ def test_no_label_of_the_bots_metrics_carries_a_user_a_chat_or_what_they_sent(bo
         "lookalike_answer_seconds",
         "lookalike_analysis_seconds",
         "lookalike_photos_in_flight",
+        "lookalike_photos_waiting",
         "lookalike_workers",
         "lookalike_gallery_celebrities",
         "lookalike_gallery_photos",
