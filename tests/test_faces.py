@@ -12,6 +12,8 @@ from PIL import Image
 from engine.faces import Analysis, FaceModels, FaceRejected, gallery_face
 from engine.images import decode_photo
 from engine.ranking import distance_between
+from store.curate import add_photo
+from store.gallery import Gallery
 from tests.engine_at import BEFORE_ISSUE_20, faces_at
 from tests.paths import REPO, face, manifest
 
@@ -155,6 +157,21 @@ def test_a_photo_with_two_faces_of_similar_size_is_refused(models: FaceModels) -
     with pytest.raises(FaceRejected) as caught:
         gallery_face(analysis)
     assert caught.value.code == "several_faces"
+
+
+async def test_every_gallery_add_asks_for_the_thorough_search(models: FaceModels, tmp_path: Path) -> None:
+    """`store.curate.add_photo` (the chat's /add, the CLI and every Wikidata build add through it) skips
+    the cheap pass, so a background face beside the subject counts for `gallery_face`."""
+    asked: list[bool] = []
+
+    async def analyze(data: bytes, thorough: bool = False) -> Analysis:
+        asked.append(thorough)
+        return models.analyze(data, thorough=thorough)
+
+    async with await Gallery.open(tmp_path / "gallery.sqlite") as gallery:
+        outcome = await add_photo(gallery, analyze, "Barack Obama", press_photo(0.4))
+    assert asked == [True]
+    assert outcome.status == "added"  # Biden's face is found behind him, and is small enough not to refuse
 
 
 def test_the_cheap_pass_sees_the_large_face_and_not_a_far_smaller_one_behind_it(models: FaceModels) -> None:
