@@ -21,6 +21,12 @@ this checkout is faster), for the saturated figures (after the same untimed warm
 
     uv run python bench/bot.py --against 3a90a12 --photos 20 --rounds 5
 
+`--large-faces`: the saturated selfies are only the single-person photos whose face the cheap pass of
+issue #20 decides on its own (a face that fills much of the photo, as a phone selfie's does); without it,
+the mix also holds press photos whose face is small enough for the thorough pass. The burst is the same.
+
+    uv run python bench/bot.py --against 3a90a12 --photos 40 --rounds 4 --large-faces
+
 `--metrics`: what the Prometheus metrics cost. The same load on a bot without METRICS_PORT (the anchor) and
 on one with it, scraped every second as Prometheus would, in alternating rounds; the ratios with/without.
 
@@ -52,9 +58,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.common import log  # noqa: E402
+from engine.faces import FaceModels  # noqa: E402
+from engine.images import decode_photo  # noqa: E402
 from engine.pool import default_workers  # noqa: E402
 from tests.botapi import FakeBotAPI, User  # noqa: E402
 from tests.botapi.harness import RunningBot, start_api  # noqa: E402
+from tests.botapi.images import reencode_photo  # noqa: E402
 from tests.cluster_harness import free_port  # noqa: E402
 from tests.paths import manifest, photo  # noqa: E402
 
@@ -68,9 +77,20 @@ BURST_SELFIES = (
 )
 
 
-def _selfies() -> list[bytes]:
-    """The single-person shared photos, as the bot receives them (the stand-in re-encodes like Telegram)."""
-    return [path.read_bytes() for path, identity in manifest() if identity != "multiple"]
+def _selfies(large_faces: bool = False) -> list[bytes]:
+    """The single-person shared photos, as the bot receives them (the stand-in re-encodes like Telegram);
+    `large_faces`: only those whose face the cheap pass finds on its own in the copy the bot receives."""
+    photos = [path.read_bytes() for path, identity in manifest() if identity != "multiple"]
+    if not large_faces:
+        return photos
+    models = FaceModels()
+    return [p for p in photos if models.locate_cheap(decode_photo(_received(p)).pixels) is not None]
+
+
+def _received(data: bytes) -> bytes:
+    """The largest size of a photo as the stand-in hands it to the bot."""
+    largest = reencode_photo(data).sizes[-1][0]
+    return largest() if callable(largest) else largest
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -145,14 +165,21 @@ class Scraper:
 
 
 def run_once(
-    photos: int, pool: str, draw: str = "process", metrics: bool = False, code: Path = REPO, warm_up: int = 0
+    photos: int,
+    pool: str,
+    draw: str = "process",
+    metrics: bool = False,
+    code: Path = REPO,
+    warm_up: int = 0,
+    selfies: list[bytes] | None = None,
 ) -> dict:
     """Saturate one bot with `photos` selfies (latency median, event-loop lag), then give it a burst.
 
     `metrics`: with METRICS_PORT set, scraped every second throughout. `code`: the checkout whose bot
     runs. `warm_up`: that many selfies answered, untimed, before the saturated run (every worker has then
-    served a photo, so start-up costs fall outside the figures)."""
-    selfies = _selfies()
+    served a photo, so start-up costs fall outside the figures). `selfies`: the saturated run's photos
+    (default: every single-person shared photo)."""
+    selfies = selfies or _selfies()
     small = [photo(relative) for relative in BURST_SELFIES]
     in_flight = 2 * default_workers()
     api = start_api()
@@ -281,17 +308,19 @@ def checkout(revision: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-def measure_against(revision: str, photos: int, rounds: int) -> dict:
+def measure_against(revision: str, photos: int, rounds: int, large_faces: bool = False) -> dict:
     """This checkout's bot and `revision`'s, `rounds` times each in alternating order (process pool, the
-    default draw pool); medians per side and the ratios old ÷ new (above 1: this checkout is better)."""
+    default draw pool); medians per side and the ratios old ÷ new (above 1: this checkout is better).
+    `large_faces`: saturate with `_selfies(large_faces=True)` only."""
     warm_up = 2 * default_workers()
+    selfies = _selfies(large_faces)
     loads: list[float] = []
     with checkout(revision) as old_code:
 
         def one(side: str) -> dict:
             loads.append(os.getloadavg()[0])
             code = old_code if side == "old" else REPO
-            return run_once(photos, "process", code=code, warm_up=warm_up)
+            return run_once(photos, "process", code=code, warm_up=warm_up, selfies=selfies)
 
         runs = alternating(rounds, ("old", "new"), one, f"against {revision}")
 
@@ -305,6 +334,7 @@ def measure_against(revision: str, photos: int, rounds: int) -> dict:
         "photos": photos,
         "rounds": rounds,
         "warm_up": warm_up,
+        "selfies": len(selfies),
         "load_min": round(min(loads), 2),
         "load_max": round(max(loads), 2),
         "old": old,
@@ -401,9 +431,14 @@ def main() -> None:
         "--rounds", type=int, default=2, help="with --metrics or --against: alternating rounds"
     )
     parser.add_argument("--against", metavar="REV", help="side by side with the bot of this commit")
+    parser.add_argument(
+        "--large-faces",
+        action="store_true",
+        help="with --against: saturate with the photos whose face the cheap pass decides (selfie-like)",
+    )
     args = parser.parse_args()
     if args.against:
-        print(json.dumps(measure_against(args.against, args.photos, args.rounds)))
+        print(json.dumps(measure_against(args.against, args.photos, args.rounds, args.large_faces)))
         return
     if args.metrics:
         print(json.dumps(measure_metrics_cost(args.photos, args.rounds)))

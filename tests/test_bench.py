@@ -116,3 +116,16 @@ def test_the_bot_bench_side_by_side_with_the_code_before_issue_20_gives_both_sid
         assert set(report[side]) == figures and all(report[side][k] > 0 for k in figures)
     assert set(report["new_better_by"]) == figures
     assert report["new_better_by"]["per_s"] == round(report["new"]["per_s"] / report["old"]["per_s"], 3)
+
+
+def test_the_bot_benchs_large_faces_are_the_selfies_the_cheap_pass_decides_on_their_own() -> None:
+    from bench.bot import _received, _selfies
+    from engine.faces import FaceModels
+    from engine.images import decode_photo
+
+    every, large = _selfies(), _selfies(large_faces=True)
+    assert 0 < len(large) < len(every) and set(large) <= set(every)
+    models = FaceModels()
+    for data in every:
+        decided = models.locate_cheap(decode_photo(_received(data)).pixels) is not None
+        assert decided == (data in large)
