@@ -26,6 +26,10 @@ DETECT_MAX_SIDE = 1024  # detect on a copy no larger than this; encode from the 
 # it, and then (or when it finds nothing) today's pass on the `DETECT_MAX_SIDE` copy decides.
 CHEAP_DETECT_SIDE = 512
 CHEAP_MIN_FACE = 80
+# After an untrusted cheap pass, HOG on the `DETECT_MAX_SIDE` copy needs only the first levels of its image
+# pyramid (each 5/6 of the one before): the copy is at most twice the cheap one, so its level 4 sees what
+# the cheap pass's level 0 saw (2 = (6/5)^3.8), and the cheap pass has searched every larger face.
+SMALL_FACE_LEVELS = 4
 MAX_FACES = 8  # rankings per photo: the largest faces first
 THUMB_SIDE = 256  # face thumbnails kept for collages
 MIN_GALLERY_FACE = 80  # px: smaller faces embed poorly, so the gallery refuses them
@@ -85,35 +89,62 @@ class FaceModels:
     def __init__(self) -> None:
         models = _model_dir()
         self.detector = dlib.get_frontal_face_detector()
+        self.small_face_detector = pyramid_limited(self.detector, SMALL_FACE_LEVELS)
         self.predictor = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
         self.encoder = OnnxFaceEncoder.from_file(models / "dlib_face_recognition_resnet_model_v1.dat")
 
     def locate(self, pixels: np.ndarray) -> list[Box]:
-        """Face boxes in full-resolution pixels: the cheap pass's when it trusts them, else `locate_thorough`."""
-        cheap = self.locate_cheap(pixels)
-        return cheap if cheap is not None else self.locate_thorough(pixels)
+        """Face boxes in full-resolution pixels: the cheap pass's when it trusts them; else those and the
+        small faces HOG finds on the `DETECT_MAX_SIDE` copy (`locate_small`); else, when neither finds a
+        face or the photo is no larger than the cheap copy, `locate_thorough`."""
+        gray = _grayscale(pixels)
+        if max(gray.size) <= CHEAP_DETECT_SIDE:
+            return self.locate_thorough(pixels, gray)
+        cheap = self._detect_cheap(gray)
+        if cheap and min(d.side for d in cheap) >= CHEAP_MIN_FACE:
+            return [d.box for d in cheap]
+        found = _merge(self._detect_small(gray) + cheap)
+        return [d.box for d in found] if found else self.locate_thorough(pixels, gray, upsample_only=True)
 
     def locate_cheap(self, pixels: np.ndarray) -> list[Box] | None:
         """Face boxes from HOG on a `CHEAP_DETECT_SIDE` copy, or None when they cannot be trusted: none
         found, one near HOG's smallest size there (others may be just below it), or a photo already small."""
-        height, width = pixels.shape[:2]
-        if max(height, width) <= CHEAP_DETECT_SIDE:
+        gray = _grayscale(pixels)
+        if max(gray.size) <= CHEAP_DETECT_SIDE:
             return None
-        small, scale = _detection_copy(pixels, CHEAP_DETECT_SIDE, fast=True)
-        rects = self.detector(small, 0)
-        if len(rects) == 0 or min(min(r.width(), r.height()) for r in rects) < CHEAP_MIN_FACE:
+        cheap = self._detect_cheap(gray)
+        if not cheap or min(d.side for d in cheap) < CHEAP_MIN_FACE:
             return None
-        return [_scale_box(rect, scale, width, height) for rect in rects]
+        return [d.box for d in cheap]
 
-    def locate_thorough(self, pixels: np.ndarray) -> list[Box]:
+    def locate_small(self, pixels: np.ndarray) -> list[Box]:
+        """Face boxes of the faces HOG sees at the first `SMALL_FACE_LEVELS` levels of its pyramid on the
+        `DETECT_MAX_SIDE` copy: about 80 to 150 px wide there."""
+        return [d.box for d in self._detect_small(_grayscale(pixels))]
+
+    def locate_thorough(
+        self, pixels: np.ndarray, gray: Image.Image | None = None, upsample_only: bool = False
+    ) -> list[Box]:
         """Face boxes in full-resolution pixels, found on a copy of at most `DETECT_MAX_SIDE`; upsampled only
-        if none found (the detection before the cheap pass, and its fallback; grayscale, as the cheap pass)."""
+        if none found (the detection before the cheap pass; grayscale, as the cheap pass). `gray`: the
+        photo's grayscale image when the caller has it; `upsample_only`: the copy is known to hold no face
+        at its own size (the cheap and small-face passes found none), so only the upsampled search runs."""
         height, width = pixels.shape[:2]
-        small, scale = _detection_copy(pixels, DETECT_MAX_SIDE)
-        rects = self.detector(small, 0)
+        small, scale = _detection_copy(gray if gray is not None else _grayscale(pixels), DETECT_MAX_SIDE)
+        rects = [] if upsample_only else self.detector(small, 0)
         if len(rects) == 0:
             rects = self.detector(small, 1)
         return [_scale_box(rect, scale, width, height) for rect in rects]
+
+    def _detect_cheap(self, gray: Image.Image) -> list[Detection]:
+        """HOG's detections on the `CHEAP_DETECT_SIDE` copy of a grayscale photo (`side`: on that copy)."""
+        small, scale = _detection_copy(gray, CHEAP_DETECT_SIDE, fast=True)
+        return _detections(self.detector, small, scale, gray.size)
+
+    def _detect_small(self, gray: Image.Image) -> list[Detection]:
+        """The small-face detector's detections on the `DETECT_MAX_SIDE` copy of a grayscale photo."""
+        small, scale = _detection_copy(gray, DETECT_MAX_SIDE)
+        return _detections(self.small_face_detector, small, scale, gray.size)
 
     def embed(self, pixels: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
         """One float32 (128,) embedding per box, computed from the full-resolution pixels."""
@@ -149,24 +180,98 @@ class FaceModels:
         return Analysis(width=width, height=height, faces=faces, faces_found=len(boxes))
 
 
-def _detection_copy(pixels: np.ndarray, max_side: int, fast: bool = False) -> tuple[np.ndarray, float]:
-    """RGB pixels in; a grayscale bilinear copy at most `max_side` px on its long side, and its scale (1.0:
-    full size).
+def _grayscale(pixels: np.ndarray) -> Image.Image:
+    """RGB pixels in; their grayscale image out, from which every detection copy of the photo is made.
 
     Grayscale, as dlib's own face detection examples load their photos: HOG then takes one gradient per
     pixel instead of the strongest of three, about 0.75x its time, and the resize handles one channel
-    instead of three; the faces found are the same on every shared photo (tests/test_faces.py).
+    instead of three; the faces found are the same on every shared photo (tests/test_faces.py)."""
+    return Image.fromarray(pixels).convert("L")
+
+
+def _detection_copy(gray: Image.Image, max_side: int, fast: bool = False) -> tuple[np.ndarray, float]:
+    """A grayscale image in; a bilinear copy at most `max_side` px on its long side, and its scale (1.0:
+    full size).
+
     `fast`: average whole blocks of pixels first (Pillow's reduce), then resize the rest of the way; half
     the time of a direct bilinear resize for the cheap pass. The thorough pass resizes directly."""
-    height, width = pixels.shape[:2]
+    width, height = gray.size
     scale = min(1.0, max_side / max(height, width))
-    image = Image.fromarray(pixels).convert("L")
     if scale == 1.0:
-        return np.asarray(image), scale
+        return np.asarray(gray), scale
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if fast and int(1 / scale) >= 2:
-        image = image.reduce(int(1 / scale))
+    image = gray.reduce(int(1 / scale)) if fast and int(1 / scale) >= 2 else gray
     return np.asarray(image.resize(size, Image.Resampling.BILINEAR)), scale
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face HOG found: its box in full-resolution pixels, its width on the copy it was found on (HOG's
+    smallest is ~73 px on any copy), and its score."""
+
+    box: Box
+    side: int
+    score: float
+
+
+def _detections(
+    detector: dlib.fhog_object_detector, copy: np.ndarray, scale: float, size: tuple[int, int]
+) -> list[Detection]:
+    """A detector, a detection copy, its scale and the photo's (width, height) -> its detections."""
+    rects, scores, _kinds = detector.run(copy, 0, 0.0)
+    width, height = size
+    return [
+        Detection(_scale_box(rect, scale, width, height), min(rect.width(), rect.height()), score)
+        for rect, score in zip(rects, scores, strict=True)
+    ]
+
+
+def _merge(detections: list[Detection]) -> list[Detection]:
+    """Detections from several copies -> one per face: of two boxes that share more than half of the
+    smaller one, the higher score is kept (dlib's own non-maximum suppression, across copies)."""
+    kept: list[Detection] = []
+    for candidate in sorted(detections, key=lambda d: d.score, reverse=True):
+        if all(_shared(candidate.box, other.box) <= 0.5 for other in kept):
+            kept.append(candidate)
+    return kept
+
+
+def _shared(a: Box, b: Box) -> float:
+    """Two boxes -> their intersection's area over the smaller one's."""
+    top, right, bottom, left = max(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    return inter / max(1, min(_area(a), _area(b)))
+
+
+def pyramid_limited(detector: dlib.fhog_object_detector, levels: int) -> dlib.fhog_object_detector:
+    """dlib's HOG detector in; the same detector (the same filters and thresholds) whose image pyramid
+    stops after `levels` levels out, so it searches only faces up to about (6/5)^(levels-1) x its 80-px
+    window.
+
+    dlib's Python API has no setter for the limit, so it is rewritten in the detector's own serialized
+    state (its pickle state): object_detector's version, scan_fhog_pyramid's version, the feature cache
+    (empty: its capacity and size), cell size, padding, window width and height, then
+    `max_pyramid_levels`, each in dlib's integer encoding (a byte giving the length, then little-endian
+    bytes). Each field before the limit is checked to be the one expected, so another layout raises
+    instead of loading something else."""
+    (state,) = detector.__getstate__()
+    position = 0
+    for expected in (2, 1, 0, 0, 8, 0, 80, 80):  # versions 2 and 1, no cached features, 8-px cells, 80x80
+        value, position = _dlib_int(state, position)
+        if value != expected:
+            raise RuntimeError(f"unexpected dlib detector layout at byte {position}: {value}")
+    _old_limit, end = _dlib_int(state, position)
+    limited = dlib.fhog_object_detector.__new__(dlib.fhog_object_detector)
+    limited.__setstate__((state[:position] + bytes([1, levels]) + state[end:],))
+    return limited
+
+
+def _dlib_int(data: bytes, position: int) -> tuple[int, int]:
+    """dlib's serialized integer at `position` -> (its value, the position after it)."""
+    control = data[position]
+    length = control & 0x0F
+    value = int.from_bytes(data[position + 1 : position + 1 + length], "little")
+    return (-value if control & 0x80 else value), position + 1 + length
 
 
 def _scale_box(rect: dlib.rectangle, scale: float, width: int, height: int) -> Box:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.faces import Analysis, FaceModels, FaceRejected, gallery_face
+from engine.faces import Analysis, Detection, FaceModels, FaceRejected, _merge, gallery_face, pyramid_limited
 from engine.images import decode_photo
 from engine.ranking import distance_between
 from store.curate import add_photo
@@ -268,8 +268,53 @@ def test_a_large_face_is_found_by_the_cheap_pass_alone(models: FaceModels) -> No
         "barack_obama/obama-720p.jpg",  # one face at HOG's smallest size on the 512-px copy
     ],
 )
-def test_small_faces_fall_back_to_the_thorough_pass(models: FaceModels, photo: str) -> None:
+def test_small_faces_the_cheap_pass_misses_are_found_as_the_thorough_pass_finds_them(
+    models: FaceModels, photo: str
+) -> None:
     pixels = decode_photo(_telegram_copy(face(photo), 1280)).pixels
     assert models.locate_cheap(pixels) is None
-    assert models.locate(pixels) == models.locate_thorough(pixels)
-    assert len(models.locate(pixels)) >= 1
+    found, thorough = models.locate(pixels), models.locate_thorough(pixels)
+    assert len(found) == len(thorough) >= 1
+    for box in thorough:
+        assert any(_overlap(box, other) > 0.7 for other in found), box
+
+
+def test_the_small_face_pass_searches_only_faces_below_the_cheap_pass_s_reach(models: FaceModels) -> None:
+    small = decode_photo(_telegram_copy(face("barack_obama/obama-720p.jpg"), 1280)).pixels
+    large = decode_photo(_telegram_copy(face("rose_leslie/rose_leslie_img2.jpg"), 1280)).pixels
+    assert len(models.locate_small(small)) == 1
+    assert models.locate_small(large) == []  # its face fills more of the photo than the limited pyramid sees
+    assert len(models.locate_thorough(large)) == 1
+
+
+def test_a_face_too_small_for_every_pass_at_its_own_size_is_found_upsampled(models: FaceModels) -> None:
+    # Obama's face about 55 px wide on the 1024-px copy: under HOG's 80-px window until the copy is doubled.
+    portrait = Image.open(face("barack_obama/obama.jpg")).convert("RGB")
+    portrait = portrait.resize((portrait.width // 4, portrait.height // 4), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (1280, 960), (120, 120, 120))
+    canvas.paste(portrait, (600, 400))
+    pixels = np.asarray(canvas)
+    assert models.locate_cheap(pixels) is None and models.locate_small(pixels) == []
+    found = models.locate(pixels)
+    assert len(found) == 1
+    top, right, bottom, left = found[0]
+    assert 600 <= left < right <= 600 + portrait.width and 400 <= top < bottom <= 400 + portrait.height
+
+
+def test_a_detector_with_an_unexpected_serialized_layout_is_refused(models: FaceModels) -> None:
+    class OtherLayout:
+        def __getstate__(self) -> tuple[bytes]:
+            (state,) = models.detector.__getstate__()
+            return (state[:8] + bytes([1, 6]) + state[10:],)  # a cell size of 6 px, not dlib's 8
+
+    (state,) = models.detector.__getstate__()
+    assert state[8:10] == bytes([1, 8])  # where the cell size sits, so the test alters that field
+    with pytest.raises(RuntimeError, match="unexpected dlib detector layout"):
+        pyramid_limited(OtherLayout(), 4)  # type: ignore[arg-type]
+
+
+def test_detections_of_one_face_from_two_copies_merge_into_the_higher_scored_one() -> None:
+    face_a = Detection(box=(100, 200, 200, 100), side=90, score=0.4)
+    same_face = Detection(box=(105, 210, 210, 105), side=85, score=0.9)
+    other_face = Detection(box=(100, 600, 200, 500), side=90, score=0.1)
+    assert _merge([face_a, other_face, same_face]) == [same_face, other_face]
