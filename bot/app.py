@@ -89,7 +89,7 @@ def build_application(settings: Settings) -> Application:
         .token(settings.token)
         .concurrent_updates(True)  # users never wait on each other's photos
         .rate_limiter(AIORateLimiter(max_retries=3))
-        # PTB's HTTP client, counting failed calls and noting each getUpdates answered (bot.telegram_metrics)
+        # aiohttp's client (bot.telegram_http), counting failed calls and noting each getUpdates answered
         .request(CountingRequest(connection_pool_size=32, pool_timeout=10.0))
         .get_updates_request(CountingRequest(connection_pool_size=1, read_timeout=40.0))
         .post_init(on_startup)

@@ -14,7 +14,8 @@ from typing import Literal
 
 from prometheus_client import Counter
 from telegram.error import NetworkError, TimedOut
-from telegram.request import HTTPXRequest
+
+from bot.telegram_http import AiohttpRequest
 
 ErrorKind = Literal["rate_limited", "server_error", "client_error", "timeout", "network"]
 
@@ -58,12 +59,12 @@ class Heartbeat:
         return None if cls.last_poll is None else time.monotonic() - cls.last_poll
 
 
-class CountingRequest(HTTPXRequest):
-    """PTB's HTTP client, counting failed calls by method and kind (every attempt: PTB's rate limiter and
-    `with_retries` retry above this) and noting each getUpdates answered."""
+class CountingRequest(AiohttpRequest):
+    """The bot's HTTP client (bot.telegram_http), counting failed calls by method and kind (every attempt:
+    PTB's rate limiter and `with_retries` retry above this) and noting each getUpdates answered."""
 
     async def do_request(self, url: str, method: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
-        """See `HTTPXRequest.do_request`; (HTTP status, body)."""
+        """See `AiohttpRequest.do_request`; (HTTP status, body)."""
         name = method_of(url)
         try:
             status, body = await super().do_request(url, method, *args, **kwargs)  # type: ignore[arg-type]
