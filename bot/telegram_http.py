@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
@@ -67,7 +68,9 @@ class AiohttpRequest(BaseRequest):
                 # The Bot API's answers are JSON or a file's bytes: nothing to decompress
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none
-                trust_env=True,  # HTTPS_PROXY and friends, as httpx honours them
+                # HTTPS_PROXY and friends, as httpx honours them; aiohttp reads them (and ~/.netrc) again
+                # for every request, so only when some are set
+                trust_env=bool(urllib.request.getproxies()),
             )
 
     async def shutdown(self) -> None:

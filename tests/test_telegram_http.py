@@ -203,3 +203,20 @@ async def test_the_client_s_own_read_timeout_applies_when_a_call_gives_none(serv
         with pytest.raises(TimedOut):
             await hasty.post(f"{base}/getMe")
         assert await patient.post(f"{base}/getMe") is True
+
+
+async def test_a_proxy_set_in_the_environment_carries_the_calls(server, monkeypatch) -> None:
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(f"{request.host} {request.path}")
+        return _ok("via the proxy")
+
+    proxy_base = (await server(proxy)).split("/bot", 1)[0]
+    monkeypatch.setenv("HTTP_PROXY", proxy_base)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with AiohttpRequest() as request:  # the environment is read when the client starts
+        result = await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
+    assert result == "via the proxy"
+    assert seen == [f"api.telegram.invalid /bot{TOKEN}/getMe"]
