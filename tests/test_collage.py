@@ -381,6 +381,7 @@ def test_pictures_are_pixel_identical_to_before_the_speedup_with_the_old_filter(
     """Everything but the photos' resampling filter (and the JPEG's chroma) must be exact: corners,
     badges, cached bases, text."""
     monkeypatch.setattr(canvas, "PHOTO_RESAMPLE", Image.Resampling.LANCZOS)
+    monkeypatch.setattr(canvas, "PHOTO_UPSCALE", Image.Resampling.LANCZOS)
     monkeypatch.setattr(jpeg, "SUBSAMPLING", 0)  # the old encoding's 4:4:4
     old, new = drawn(before), drawn(pictures)
     for name in old:
@@ -390,15 +391,15 @@ def test_pictures_are_pixel_identical_to_before_the_speedup_with_the_old_filter(
 def test_pictures_look_as_before_the_speedup(before: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the faster filter the photos differ by about the JPEG's own noise, and nothing else moves.
 
-    Measured: mean 0.29-0.60 of 255, 99.9th percentile 8-12; a one-pixel shift of the whole collage gives
-    mean 3.6 and 212."""
+    Measured: mean 0.29-0.60 of 255, 99.9th percentile 10-17 (the user's face enlarged bilinearly, where
+    the old drawing used Lanczos); a one-pixel shift of the whole collage gives mean 3.6 and 212."""
     monkeypatch.setattr(jpeg, "SUBSAMPLING", 0)  # the old encoding's 4:4:4
     old, new = drawn(before), drawn(pictures)
     for name in old:
         a, b = pixels(old[name]), pixels(new[name])
         assert a.shape == b.shape, name
         diff = np.abs(a - b)
-        assert diff.mean() < 1.0 and np.percentile(diff, 99.9) <= 16, (
+        assert diff.mean() < 1.0 and np.percentile(diff, 99.9) <= 20, (
             name,
             diff.mean(),
             np.percentile(diff, 99.9),

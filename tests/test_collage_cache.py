@@ -70,7 +70,10 @@ def cold() -> None:
     reuse.clear()
 
 
-def test_collages_are_byte_identical_to_main_before_the_caches_cold_and_warm() -> None:
+def test_collages_are_byte_identical_to_main_before_the_caches_cold_and_warm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(canvas, "PHOTO_UPSCALE", Image.Resampling.BICUBIC)  # the filter then: caches only
     old = render_at()
     for text in (credited(KO), EN):
         before = old.draw_collages(boards(old.Card, shared=False), old.CollageText(**text.__dict__))

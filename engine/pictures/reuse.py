@@ -165,13 +165,13 @@ def clear() -> None:
 def fitted_photo(tile: Tile, size: int) -> Image.Image:
     """A match tile and a side -> its photo fitted into a size x size square (read-only: callers paste it).
 
-    Cached under (`tile.cache_key`, size, filter) when the tile has a key — a gallery photo, the same for
+    Cached under (`tile.cache_key`, size, filters) when the tile has a key — a gallery photo, the same for
     every user; without one (a user's face) it is fitted afresh and nothing of it is kept. On a hit the
     tile's image is never touched, so a lazily opened JPEG is never decoded.
     """
     if tile.cache_key is None:
         return canvas._fit_square(tile.image, size)
-    key = (tile.cache_key, size, canvas.PHOTO_RESAMPLE)  # a test may change the filter: never mix them
+    key = (tile.cache_key, size, canvas.PHOTO_RESAMPLE, canvas.PHOTO_UPSCALE)  # a test may change them
     return _photos.get(key, lambda: canvas._fit_square(tile.image, size))
 
 
