@@ -301,9 +301,10 @@ def face_thumbnail(pixels: np.ndarray, box: Box, side: int = THUMB_SIDE) -> byte
         min(height, round(cy + half * 0.9)),
     )
     # Only the crop becomes an image, and the resize reduces by whole factors first (reducing_gap 1):
-    # a few ms less per face than LANCZOS on the whole crop, for a 256-px thumbnail that looks the same.
+    # a few ms less per face than on the whole crop. Bicubic, not Lanczos: 0.7x the resize's time, and
+    # the same look at 256 px (the collage enlarges it to 612 or shrinks it to 140 and 88).
     image = Image.fromarray(pixels[crop[1] : crop[3], crop[0] : crop[2]])
-    image.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=1.0)
+    image.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=1.0)
     return encode_jpeg(image, quality=88)
 
 
