@@ -9,6 +9,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+import uvloop
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -467,6 +468,9 @@ def run() -> int:
     setup_logging(settings.token, settings.log_level)
     steady_malloc()  # before the threads start: a bot runs for months
     application = build_application(settings)
+    # libuv's event loop (uvloop): the bot's loop mostly moves bytes between sockets, pipes and threads,
+    # which it does for a fraction of asyncio's own loop's CPU. PTB runs on the loop set here.
+    asyncio.set_event_loop(uvloop.new_event_loop())
     try:
         if settings.webhook_url:
             application.run_webhook(
