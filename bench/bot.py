@@ -18,6 +18,9 @@ first collage left only after every photo of the burst had been analysed.
 checkout's packages) and this one's, in alternating rounds under the same driver and stand-in server, so
 that the machine's drift falls on both sides; the medians of each side and the ratios old ÷ new (above 1:
 this checkout is faster), for the saturated figures (after the same untimed warm-up on both) and the burst.
+Beside photos/s, each saturated run gives the CPU per answer of the bot's processes (`bot_cpu_ms`: its own,
+its face workers' and its draw process's) and of this process (`harness_cpu_ms`: the driver and the
+stand-in, Telegram's side, which shares the machine's cores with the bot here and not in a deployment).
 
     uv run python bench/bot.py --against 3a90a12 --photos 20 --rounds 5
 
@@ -52,6 +55,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -97,6 +102,19 @@ def _percentile(samples: list[float], fraction: float) -> float:
     """The nearest-rank percentile of `samples` (fraction in 0..1)."""
     ordered = sorted(samples)
     return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))]
+
+
+def cpu_seconds(bot: psutil.Process) -> tuple[float, float]:
+    """CPU seconds (user + system) so far of the bot's processes (its own and its pools': face workers,
+    the draw process) and of this one (the driver and the stand-in Bot API, Telegram's side)."""
+    processes = [bot, *bot.children(recursive=True)]
+    spent = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):  # a helper that ended meanwhile
+            times = process.cpu_times()
+            spent += times.user + times.system
+    own = psutil.Process().cpu_times()
+    return spent, own.user + own.system
 
 
 def burst(api: FakeBotAPI, users: Iterator[User], photos: list[bytes], count: int = BURST_USERS) -> dict:
@@ -216,10 +234,13 @@ def run_once(
         try:
             with ThreadPoolExecutor(in_flight) as executor:
                 list(executor.map(one, range(warm_up)))
+            processes = psutil.Process(bot.process.pid)
+            bot_cpu, harness_cpu = cpu_seconds(processes)
             began = time.perf_counter()
             with ThreadPoolExecutor(in_flight) as executor:
                 latencies = list(executor.map(one, range(photos)))
             elapsed = time.perf_counter() - began
+            bot_cpu_after, harness_cpu_after = cpu_seconds(processes)
             sudden = burst(api, users, small)
         finally:
             if scraper is not None:
@@ -237,6 +258,9 @@ def run_once(
         "in_flight": in_flight,
         "p50_s": round(statistics.median(latencies), 3),
         "per_s": round(photos / elapsed, 2),
+        # CPU per answer: the bot's processes, and the driver with the stand-in on the same cores
+        "bot_cpu_ms": round(1000 * (bot_cpu_after - bot_cpu) / photos, 1),
+        "harness_cpu_ms": round(1000 * (harness_cpu_after - harness_cpu) / photos, 1),
         "loop_lag_p99_ms": round(lag["p99_ms"], 2),
         "loop_lag_p50_ms": round(lag["p50_ms"], 2),
         "loop_lag_max_ms": round(lag["max_ms"], 2),
@@ -272,7 +296,7 @@ def measure_bot(photos: int, draw: str = "process") -> dict:
     }
 
 
-SIDE_KEYS = ("p50_s", "per_s")  # --against: the saturated figures compared
+SIDE_KEYS = ("p50_s", "per_s", "bot_cpu_ms", "harness_cpu_ms")  # --against: the saturated figures
 COST_KEYS = ("p50_s", "per_s", "loop_lag_p99_ms", "loop_lag_p50_ms")  # --metrics
 BURST_KEYS = ("first_s", "p50_s", "p95_s", "start_s")
 
@@ -327,7 +351,7 @@ def measure_against(revision: str, photos: int, rounds: int, large_faces: bool =
         runs = alternating(rounds, ("old", "new"), one, f"against {revision}")
 
     old, new = medians(runs["old"], SIDE_KEYS), medians(runs["new"], SIDE_KEYS)
-    # photos/s grows when better; every other figure is seconds, which shrink
+    # photos/s grows when better; every other figure is seconds or CPU ms, which shrink
     better = {
         k: (new[k] / old[k] if k == "per_s" else old[k] / new[k]) if old[k] and new[k] else None for k in old
     }

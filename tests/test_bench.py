@@ -111,7 +111,8 @@ def test_the_bot_bench_side_by_side_with_the_code_before_issue_20_gives_both_sid
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["against"] == "3a90a12" and len(report["runs"]["old"]) == len(report["runs"]["new"]) == 1
-    figures = {"p50_s", "per_s", "burst_first_s", "burst_p50_s", "burst_p95_s", "burst_start_s"}
+    figures = {"p50_s", "per_s", "bot_cpu_ms", "harness_cpu_ms"}
+    figures |= {"burst_first_s", "burst_p50_s", "burst_p95_s", "burst_start_s"}
     for side in ("old", "new"):
         assert set(report[side]) == figures and all(report[side][k] > 0 for k in figures)
     assert set(report["new_better_by"]) == figures
