@@ -152,5 +152,7 @@ def encode_jpeg(image: Image.Image | np.ndarray, quality: int = 90) -> bytes:
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True)
+    (image if image.mode == "RGB" else image.convert("RGB")).save(
+        buffer, "JPEG", quality=quality, optimize=True
+    )
     return buffer.getvalue()

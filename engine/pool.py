@@ -31,6 +31,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+import cv2
+
 from engine.faces import MAX_FACES, Analysis, FaceModels
 from engine.landmarks import KeptFace, Landmarker, analyze_keeping
 from engine.process_memory import steady_malloc
@@ -114,6 +116,7 @@ def _init_worker(owner: int | None = None, nice: int = 0, loaded: Synchronized[i
         watch_owner(owner)
     if threading.current_thread() is threading.main_thread():  # a worker process
         steady_malloc()
+        cv2.setNumThreads(1)  # the pool is the parallelism: no thread pool of OpenCV's in each worker
         # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops, and a
         # worker killed mid-photo would break the pool under it (EOFError instead of "interrupted").
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -254,6 +257,7 @@ def _init_drawer(owner: int, modules: Sequence[str]) -> None:
     """A draw worker: watch the owner, import what the drawing functions need before the first one."""
     watch_owner(owner)
     steady_malloc()
+    cv2.setNumThreads(1)  # the pool is the parallelism: no thread pool of OpenCV's in each worker
     for name in modules:
         importlib.import_module(name)
 
