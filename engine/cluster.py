@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import cv2
 from distributed import Client, Future, Nanny, Scheduler, WorkerPlugin, get_worker
 from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
@@ -126,6 +127,7 @@ class FaceModelsPlugin(WorkerPlugin):
             logging.getLogger().handlers[:] = [handler]
             route_distributed_logs()
         steady_malloc()
+        cv2.setNumThreads(1)  # one task at a time per worker (nthreads=1): OpenCV's own pool would idle
         self.models = FaceModels()
         self.landmarker = Landmarker()
 
