@@ -62,7 +62,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.common import log  # noqa: E402
+from bench.common import exit_on_sigterm, log  # noqa: E402
 from engine.faces import FaceModels  # noqa: E402
 from engine.images import decode_photo  # noqa: E402
 from engine.pool import default_workers  # noqa: E402
@@ -473,4 +473,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -22,6 +23,12 @@ from engine.ranking import DIM  # noqa: E402
 
 DEMO_EMBEDDINGS = REPO / "store" / "demo" / "embeddings.json"
 PHOTOS_PER_CELEBRITY = 10
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (a `kill`, a CI's timeout) end this bench as Ctrl-C does: its `finally` blocks run and
+    stop the bot and workers it started, which the default action (die at once) would leave running."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 def log(message: str) -> None:

@@ -48,7 +48,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.common import PHOTOS_PER_CELEBRITY, Shape, demo_shape, log, machine, synth_gallery  # noqa: E402
+from bench.common import (  # noqa: E402
+    PHOTOS_PER_CELEBRITY,
+    Shape,
+    demo_shape,
+    exit_on_sigterm,
+    log,
+    machine,
+    synth_gallery,
+)
 from bench.pipeline import measure_pipeline, pipeline_photos  # noqa: E402
 from bench.ranking import measure_100k, measure_ranking  # noqa: E402
 from engine.pool import default_workers  # noqa: E402
@@ -313,4 +321,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     raise SystemExit(main())

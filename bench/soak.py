@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.common import exit_on_sigterm  # noqa: E402
 from tests.botapi import FakeBotAPI, User, group  # noqa: E402
 from tests.botapi.harness import RunningBot, start_api  # noqa: E402
 from tests.paths import manifest  # noqa: E402
@@ -401,4 +402,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 
 from tests.paths import REPO
+from tests.processes import alive, descendants, describe, still_running
 
 REQUIRED = {
     "ranking": {"n", "ms", "stream_ms", "faiss_flat_ms", "ms_100k", "seed_sort_ms_100k"},
@@ -130,3 +134,33 @@ def test_the_bot_benchs_large_faces_are_the_selfies_the_cheap_pass_decides_on_th
     for data in every:
         decided = models.locate_cheap(decode_photo(_received(data)).pixels) is not None
         assert decided == (data in large)
+
+
+def _bot_with_workers(bench: subprocess.Popen) -> bool:
+    """True once the bench's bot runs with worker processes under it."""
+    bots = [p for p in descendants(bench.pid) if "bot run" in describe(p)]
+    return any(len(descendants(bot.pid)) >= 3 for bot in bots)  # the forkserver, its workers, the tracker
+
+
+@pytest.mark.timeout(300)
+def test_a_bot_bench_ended_by_sigterm_stops_the_bot_and_its_workers_with_it() -> None:
+    bench = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "bot.py"), "--photos", "100000"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    tree: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 240
+        while not _bot_with_workers(bench):
+            assert bench.poll() is None and time.monotonic() < deadline, "the bench's bot never started"
+            time.sleep(0.2)
+        tree = descendants(bench.pid)
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(120) == 128 + signal.SIGTERM
+        assert [describe(p) for p in still_running(tree, 30)] == []
+    finally:
+        for process in [psutil.Process(bench.pid), *tree] if bench.poll() is None else tree:
+            if alive(process):
+                process.kill()
