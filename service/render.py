@@ -16,7 +16,7 @@ from PIL import Image
 
 from engine.embedding_map import pca_2d, render_map
 from engine.faces import Face
-from engine.pictures import CollageText, Tile, render_board, render_collage, render_pairs
+from engine.pictures import CollageText, Tile, render_board, render_collages, render_pairs
 from service.texts import Texts
 from store.gallery import Gallery, Match
 
@@ -122,8 +122,7 @@ async def collage_for(
 def draw_collages(boards: list[tuple[bytes | None, list[Card]]], text: CollageText) -> bytes:
     """Each (face, matches) board drawn, stacked into one JPEG. The user's faces are decoded here and
     never cached; the matches' shared gallery photos may be (`Card.shared`)."""
-    parts = [render_collage(face_image(face), [c.tile() for c in cards], text) for face, cards in boards]
-    return parts[0] if len(parts) == 1 else stack_jpegs(parts)
+    return render_collages([(face_image(face), [c.tile() for c in cards]) for face, cards in boards], text)
 
 
 def draw_board(target: Card, entries: list[Card], text: CollageText) -> bytes:
@@ -134,20 +133,6 @@ def draw_board(target: Card, entries: list[Card], text: CollageText) -> bytes:
 def draw_pairs(pairs: list[tuple[Card, Card]], text: CollageText) -> bytes:
     """A twin check's pairs."""
     return render_pairs([(a.tile(), b.tile()) for a, b in pairs], text)
-
-
-def stack_jpegs(parts: Sequence[bytes]) -> bytes:
-    """Several JPEG images one above the other, as one JPEG (width of the widest)."""
-    images = [Image.open(io.BytesIO(p)).convert("RGB") for p in parts]
-    width = max(i.width for i in images)
-    canvas = Image.new("RGB", (width, sum(i.height for i in images)), (255, 255, 255))
-    top = 0
-    for image in images:
-        canvas.paste(image, (0, top))
-        top += image.height
-    buffer = io.BytesIO()
-    canvas.save(buffer, "JPEG", quality=88, optimize=True)
-    return buffer.getvalue()
 
 
 def map_for(gallery: Gallery, query: np.ndarray, query_label: str) -> bytes:

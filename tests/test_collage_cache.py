@@ -76,13 +76,19 @@ def test_collages_are_byte_identical_to_main_before_the_caches_cold_and_warm(
     monkeypatch.setattr(canvas, "PHOTO_UPSCALE", Image.Resampling.BICUBIC)  # the filter then: caches only
     old = render_at()
     for text in (credited(KO), EN):
-        before = old.draw_collages(boards(old.Card, shared=False), old.CollageText(**text.__dict__))
+        # Each face's collage alone: a photo with several faces stacks them, drawn on one canvas since.
+        old_text = old.CollageText(**text.__dict__)
+        before = [old.draw_collages([board], old_text) for board in boards(old.Card, shared=False)]
+        reuse.clear()
+        alone_cold = [draw_collages([board], text) for board in boards(Card, shared=True)]
+        alone_warm = [draw_collages([board], text) for board in boards(Card, shared=True)]
+        assert alone_cold == before and alone_warm == before
         reuse.clear()
         cold_bytes = draw_collages(boards(Card, shared=True), text)
         after_cold = reuse.stats()
         warm_bytes = draw_collages(boards(Card, shared=True), text)
         warm = reuse.stats()
-        assert cold_bytes == before and warm_bytes == before
+        assert warm_bytes == cold_bytes
         # Cold: one fitting per distinct photo and size (the two faces' matches share some photos).
         distinct = {(c.jpeg, 140 if c.rank == 1 else 88) for _, cards in boards(Card, True) for c in cards}
         assert after_cold["photos"].misses == len(distinct) and after_cold["photos"].hits == 10 - len(
@@ -243,3 +249,16 @@ def test_two_threads_missing_the_same_key_both_get_the_value_and_one_entry_is_ke
     stats = memo.stats()
     assert (stats.hits, stats.misses, stats.entries) == (0, 2, 1)
     assert memo.get("key", lambda: "other") == "value" and memo.stats().hits == 1
+
+
+def test_a_photo_s_faces_are_stacked_top_down_in_one_jpeg_as_each_is_drawn_alone() -> None:
+    two = boards(Card, shared=True)
+    stacked = np.asarray(Image.open(io.BytesIO(draw_collages(two, KO))), dtype=np.int16)
+    alone = [np.asarray(Image.open(io.BytesIO(draw_collages([b], KO))), dtype=np.int16) for b in two]
+    assert stacked.shape == (alone[0].shape[0] + alone[1].shape[0], *alone[0].shape[1:])
+    # The same pictures, one JPEG encoding each: they differ by the encoder's noise only, and the
+    # faces are in the order given (swapped, they would differ everywhere the faces and names are).
+    diff = np.abs(stacked - np.concatenate(alone))
+    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 24, (diff.mean(), np.percentile(diff, 99.9))
+    swapped = np.abs(stacked - np.concatenate(alone[::-1]))
+    assert swapped.mean() > 4 * diff.mean() + 1

@@ -9,7 +9,7 @@ One module per picture (`collage`, `board`, `pairs`), what they share in `canvas
 
 from engine.pictures.board import render_board
 from engine.pictures.canvas import CollageText, Tile
-from engine.pictures.collage import render_collage
+from engine.pictures.collage import render_collage, render_collages
 from engine.pictures.jpeg import TELEGRAM_MAX_BYTES, TELEGRAM_MAX_RATIO, TELEGRAM_MAX_SIDE_SUM
 from engine.pictures.pairs import render_pairs
 
@@ -21,5 +21,6 @@ __all__ = [
     "Tile",
     "render_board",
     "render_collage",
+    "render_collages",
     "render_pairs",
 ]

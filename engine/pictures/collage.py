@@ -169,8 +169,8 @@ def _collage_base(count: int, text: CollageText, credits_h: int) -> Image.Image:
     return canvas
 
 
-def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText) -> bytes:
-    """User's face, best matches (0..5 used, best first) and labels -> JPEG bytes of the result collage.
+def draw_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText) -> Image.Image:
+    """User's face, best matches (0..5 used, best first) and labels -> the result collage as a picture.
 
     Left: the user's face with `text.you`; right: one card per match with rank badge, name, distance
     (3 decimals) and a similarity bar; the best match is larger and outlined in the accent colour.
@@ -186,4 +186,25 @@ def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText
         _match_row(canvas, box, tile, tile.rank or i + 1, text, style)
     if credits_h:
         draw_credits(canvas, text.credits)
-    return encode_jpeg(canvas)
+    return canvas
+
+
+def render_collage(face: Image.Image, matches: Sequence[Tile], text: CollageText) -> bytes:
+    """User's face, best matches (0..5 used, best first) and labels -> JPEG bytes of `draw_collage`."""
+    return encode_jpeg(draw_collage(face, matches, text))
+
+
+def render_collages(boards: Sequence[tuple[Image.Image, Sequence[Tile]]], text: CollageText) -> bytes:
+    """(face, best matches) of each face of a photo and the labels -> one JPEG: each face's collage
+    (`draw_collage`), one above the other in the order given."""
+    pictures = [draw_collage(face, matches, text) for face, matches in boards]
+    if len(pictures) == 1:
+        return encode_jpeg(pictures[0])
+    # One canvas, one encoding: stacking each face's JPEG would decode and encode every pixel again and
+    # lose a JPEG generation.
+    stacked = blank(max(p.width for p in pictures), sum(p.height for p in pictures))
+    top = 0
+    for picture in pictures:
+        stacked.paste(picture, (0, top))
+        top += picture.height
+    return encode_jpeg(stacked)
